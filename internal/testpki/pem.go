@@ -25,6 +25,20 @@ func (c *Cert) WritePEM(t testing.TB, dir string) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
+// WriteIntermediatesPEM writes the intermediates of the chain (without the
+// leaf and root) into dir and returns the file name, or "" when the leaf
+// was issued by a root. openssl s_server sends only the first certificate
+// of -cert; give it this file as -cert_chain.
+func (c *Cert) WriteIntermediatesPEM(t testing.TB, dir string) string {
+	t.Helper()
+	if len(c.Chain) < 2 {
+		return ""
+	}
+	file := filepath.Join(dir, "chain-"+c.Cert.SerialNumber.String()+".crt")
+	writeFile(t, file, certsPEM(c.Chain[1:]))
+	return file
+}
+
 // WriteCAPEM writes the certificates of cas into one PEM bundle in dir and
 // returns its name: a CA file for openssl -CAfile or Python's cafile.
 func WriteCAPEM(t testing.TB, dir string, cas ...*CA) string {

@@ -198,6 +198,16 @@ func TestPEMFilesLoad(t *testing.T) {
 	if len(pair.Certificate) != 2 {
 		t.Fatalf("loaded %d certificates, want leaf + intermediate", len(pair.Certificate))
 	}
+	chain, err := os.ReadFile(leaf.WriteIntermediatesPEM(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := pem.Decode(chain); b == nil || !bytes.Equal(b.Bytes, inter.Cert.Raw) {
+		t.Fatal("intermediates file does not hold the intermediate")
+	}
+	if root.Leaf(t).WriteIntermediatesPEM(t, dir) != "" {
+		t.Fatal("a leaf issued by the root has intermediates")
+	}
 	bundle, err := os.ReadFile(WriteCAPEM(t, dir, root, inter))
 	if err != nil {
 		t.Fatal(err)
