@@ -1,0 +1,134 @@
+package slowlog
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+var sinkDuration time.Duration
+
+// jsonLogger writes JSON lines to io.Discard at Info, like a production
+// logger.
+func jsonLogger() *zap.Logger {
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zapcore.InfoLevel))
+}
+
+// BenchmarkFastPath times a call below the threshold: slowlog's Start and
+// Stop against the bare time.Now and time.Since a user would otherwise
+// write.
+func BenchmarkFastPath(b *testing.B) {
+	b.Run("slowlog", func(b *testing.B) {
+		l := New(jsonLogger(), Threshold(time.Hour))
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Start("db.query").Stop()
+		}
+	})
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			t := time.Now()
+			sinkDuration += time.Since(t)
+		}
+	})
+}
+
+// BenchmarkSlowPath times a logged call that writes a JSON line to
+// io.Discard, against timing the call by hand and writing the same fields
+// with zap's Info.
+func BenchmarkSlowPath(b *testing.B) {
+	b.Run("slowlog", func(b *testing.B) {
+		l := New(jsonLogger(), Threshold(0))
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Start("db.query").Stop()
+		}
+	})
+	b.Run("zap", func(b *testing.B) {
+		z := jsonLogger()
+		b.ReportAllocs()
+		for b.Loop() {
+			t := time.Now()
+			d := time.Since(t)
+			z.Info("slow call",
+				zap.String("name", "db.query"),
+				zap.Duration("duration", d),
+				zap.String("seconds", strconv.FormatFloat(d.Seconds(), 'f', 9, 64)),
+				zap.String("tier", "0s"),
+			)
+		}
+	})
+}
+
+// BenchmarkFastPathParallel is the fast path with every P on one name,
+// the worst case for the shared histogram bucket.
+func BenchmarkFastPathParallel(b *testing.B) {
+	b.Run("slowlog", func(b *testing.B) {
+		l := New(jsonLogger(), Threshold(time.Hour))
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				l.Start("db.query").Stop()
+			}
+		})
+	})
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			var sum time.Duration
+			for pb.Next() {
+				t := time.Now()
+				sum += time.Since(t)
+			}
+			_ = sum
+		})
+	})
+}
+
+// BenchmarkDo is Do on a fast call against calling the function directly.
+func BenchmarkDo(b *testing.B) {
+	ctx := context.Background()
+	fn := func(context.Context) error { return nil }
+	b.Run("slowlog", func(b *testing.B) {
+		l := New(jsonLogger(), Threshold(time.Hour))
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = l.Do(ctx, "db.query", fn)
+		}
+	})
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			t := time.Now()
+			_ = fn(ctx)
+			sinkDuration += time.Since(t)
+		}
+	})
+}
+
+// BenchmarkWatch is the fast path with Watch on, which registers every
+// call, against the fast path without it.
+func BenchmarkWatch(b *testing.B) {
+	b.Run("watch", func(b *testing.B) {
+		l := New(jsonLogger(), Threshold(time.Hour), Watch(time.Hour))
+		defer l.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Start("db.query").Stop()
+		}
+	})
+	b.Run("nowatch", func(b *testing.B) {
+		l := New(jsonLogger(), Threshold(time.Hour))
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Start("db.query").Stop()
+		}
+	})
+}

@@ -1,0 +1,158 @@
+package slowlog
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Middleware times each request that next serves as a call named after
+// its route (see RequestName): method, URL path without the query string,
+// status and body bytes written are in the log line and in the entry's
+// HTTP. A handler that panics is recorded with ErrPanicked and the panic
+// goes on. The ResponseWriter that next gets supports Flush, Hijack and
+// http.ResponseController through Unwrap. A nil next is
+// http.DefaultServeMux, as for http.Server.
+func (l *Log) Middleware(next http.Handler) http.Handler {
+	if next == nil {
+		next = http.DefaultServeMux
+	}
+	if l == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &responseWriter{w: w}
+		var s Span
+		if l.watch > 0 {
+			s = l.Start(r.Method + " " + r.URL.Path)
+		} else {
+			s = l.Start("")
+		}
+		panicked := true
+		defer func() {
+			s.name = l.requestName(r)
+			var err error
+			if panicked {
+				err = ErrPanicked
+			}
+			status := rw.status
+			if status == 0 && !rw.hijacked {
+				status = http.StatusOK
+			}
+			hi := HTTPInfo{Method: r.Method, Path: r.URL.Path, Status: status, Bytes: rw.bytes}
+			l.finish(&s, err, nil, &hi)
+		}()
+		next.ServeHTTP(rw, r)
+		panicked = false
+	})
+}
+
+// requestName names a request after it was served, when an
+// http.ServeMux has set its Pattern.
+func (l *Log) requestName(r *http.Request) string {
+	if l.reqName != nil {
+		if n := l.reqName(r); n != "" {
+			return n
+		}
+	}
+	if p := r.Pattern; p != "" {
+		if i := strings.IndexByte(p, ' '); i > 0 && !strings.Contains(p[:i], "/") {
+			return p // "GET /items/{id}" names its method already
+		}
+		return r.Method + " " + p
+	}
+	return r.Method + " " + r.URL.Path
+}
+
+type responseWriter struct {
+	w        http.ResponseWriter
+	status   int
+	bytes    int64
+	hijacked bool
+}
+
+func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
+
+func (rw *responseWriter) WriteHeader(code int) {
+	if rw.status == 0 && code >= 200 {
+		rw.status = code
+	}
+	rw.w.WriteHeader(code)
+}
+
+func (rw *responseWriter) Write(p []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	n, err := rw.w.Write(p)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }
+
+// Flush flushes the original writer when it can.
+func (rw *responseWriter) Flush() {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	_ = http.NewResponseController(rw.w).Flush()
+}
+
+// Hijack hijacks the original writer's connection when it can.
+func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, b, err := http.NewResponseController(rw.w).Hijack()
+	if err == nil {
+		rw.hijacked = true
+	}
+	return c, b, err
+}
+
+// Report is what Handler serves.
+type Report struct {
+	Entries []Entry `json:"entries"` // newest first
+	Stats   []Stats `json:"stats"`   // by name
+}
+
+// Handler serves, to GET and HEAD, the ring and the statistics as JSON (a
+// Report), like SLOWLOG GET. The query parameter n limits the entries to
+// the n newest. Other methods get 405; a bad n gets 400.
+func (l *Log) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "slowlog: handler: method "+r.Method+" not allowed: use GET", http.StatusMethodNotAllowed)
+			return
+		}
+		rep := Report{Entries: l.Entries(), Stats: l.Stats()}
+		if q := r.URL.Query().Get("n"); q != "" {
+			n, err := strconv.Atoi(q)
+			if err != nil || n < 0 {
+				http.Error(w, "slowlog: handler: bad n "+strconv.Quote(q)+": want a non-negative integer", http.StatusBadRequest)
+				return
+			}
+			rep.Entries = rep.Entries[:min(n, len(rep.Entries))]
+		}
+		if rep.Entries == nil {
+			rep.Entries = []Entry{}
+		}
+		if rep.Stats == nil {
+			rep.Stats = []Stats{}
+		}
+		b, err := json.Marshal(rep)
+		if err != nil {
+			http.Error(w, "slowlog: handler: encoding the report: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+		if r.Method == http.MethodHead {
+			return
+		}
+		_, _ = w.Write(append(b, '\n'))
+	})
+}

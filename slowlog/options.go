@@ -1,0 +1,202 @@
+package slowlog
+
+import (
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+)
+
+// DefaultThreshold is the threshold of a Log made without Threshold or
+// Tiers: a call that takes at least this long is slow.
+const DefaultThreshold = 10 * time.Millisecond
+
+// DefaultKeep is the size of the ring of recent slow entries when Keep is
+// not given.
+const DefaultKeep = 128
+
+// DefaultMaxNames bounds how many distinct names get their own statistics
+// when MaxNames is not given.
+const DefaultMaxNames = 1024
+
+// OtherName is the statistics name that collects the calls of every name
+// past the MaxNames limit. Their log lines and entries keep their own name.
+const OtherName = "(other)"
+
+// An Option configures a Log in New. Options are applied in order; for
+// options that set the same thing, the last one wins.
+type Option func(*config)
+
+type config struct {
+	now      func() time.Time
+	tiers    []Tier
+	keep     int
+	sample   float64
+	limitN   int
+	limitPer time.Duration
+	maxNames int
+	watch    time.Duration
+	reqName  func(*http.Request) string
+}
+
+// A Tier is one threshold: a call that takes at least Over is logged at
+// Level. Levels above zapcore.ErrorLevel are lowered to ErrorLevel and
+// levels below zapcore.DebugLevel are raised to DebugLevel, because a slow
+// call must never make the logger panic or exit the process.
+type Tier struct {
+	Over  time.Duration
+	Level zapcore.Level
+}
+
+// Threshold sets one threshold, logged at Info: a call that takes at least
+// d is slow. The default is DefaultThreshold. A threshold of 0 makes every
+// call slow. A negative threshold turns logging of slow calls off;
+// statistics are still kept. Threshold replaces any earlier Tiers.
+func Threshold(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.tiers = nil
+			return
+		}
+		c.tiers = []Tier{{Over: d, Level: zapcore.InfoLevel}}
+	}
+}
+
+// Tiers sets several thresholds, each logged at its own level; a call is
+// logged once, at the highest tier it reached. Tiers with a negative Over
+// are dropped; of two tiers with the same Over the later one is kept.
+// Tiers with no (valid) tier turns logging of slow calls off, like a
+// negative Threshold. Tiers replaces any earlier Threshold.
+func Tiers(t ...Tier) Option {
+	ts := make([]Tier, 0, len(t))
+	for _, x := range t {
+		if x.Over < 0 {
+			continue
+		}
+		x.Level = clampLevel(x.Level)
+		if i := slices.IndexFunc(ts, func(y Tier) bool { return y.Over == x.Over }); i >= 0 {
+			ts[i] = x
+			continue
+		}
+		ts = append(ts, x)
+	}
+	slices.SortFunc(ts, func(a, b Tier) int {
+		switch {
+		case a.Over < b.Over:
+			return -1
+		case a.Over > b.Over:
+			return 1
+		}
+		return 0
+	})
+	return func(c *config) { c.tiers = ts }
+}
+
+func clampLevel(l zapcore.Level) zapcore.Level {
+	switch {
+	case l < zapcore.DebugLevel:
+		return zapcore.DebugLevel
+	case l > zapcore.ErrorLevel:
+		return zapcore.ErrorLevel
+	}
+	return l
+}
+
+// Keep sets the size of the ring of the most recent slow entries returned
+// by Entries (default DefaultKeep). n <= 0 keeps no entries.
+func Keep(n int) Option {
+	return func(c *config) { c.keep = max(n, 0) }
+}
+
+// WithClock makes the Log read time from now instead of the system clock,
+// for tests. Durations are differences of now's results, so a clock that
+// goes backwards yields zero durations, never negative ones. When
+// WithClock is not given, the Log reads only the monotonic clock on the
+// fast path.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// Sample logs, at Debug and with tier "sample", the given fraction of the
+// calls that are below every threshold, like PostgreSQL's
+// log_min_duration_sample band. rate is clamped to [0, 1]; 0 (the
+// default) samples nothing. Drawing the sample costs a few nanoseconds per
+// fast call.
+func Sample(rate float64) Option {
+	return func(c *config) {
+		if math.IsNaN(rate) || rate < 0 {
+			rate = 0
+		}
+		c.sample = min(rate, 1)
+	}
+}
+
+// RateLimit writes at most n lines per name in each window of length per;
+// the lines over the limit are suppressed, and the next line written for
+// that name carries a "suppressed" field with how many were. Suppressed
+// calls still count in the statistics and still enter the ring. n <= 0 or
+// per <= 0 means no limit (the default).
+func RateLimit(n int, per time.Duration) Option {
+	return func(c *config) {
+		if n <= 0 || per <= 0 {
+			c.limitN, c.limitPer = 0, 0
+			return
+		}
+		c.limitN, c.limitPer = n, per
+	}
+}
+
+// MaxNames bounds how many distinct names get their own statistics
+// (default DefaultMaxNames), so that a caller that makes names from
+// unbounded input (such as raw URL paths) cannot grow memory without
+// limit. Calls with names past the limit are counted under OtherName.
+// n < 1 is taken as 1.
+func MaxNames(n int) Option {
+	return func(c *config) { c.maxNames = max(n, 1) }
+}
+
+// Watch logs, once and at Warn, every call that is still running d after
+// it started, with the stack of the goroutine that runs it; the call is
+// logged again, as usual, when it ends. A Log with a watch owns one
+// background goroutine that checks every d/2 (at least every millisecond)
+// until Close. d <= 0 (the default) watches nothing.
+//
+// Watching costs, on every Start, reading the calling goroutine's id from
+// its stack header and a locked map insert (about a microsecond); on
+// every Stop, a locked map delete.
+func Watch(d time.Duration) Option {
+	return func(c *config) { c.watch = max(d, 0) }
+}
+
+// RequestName sets how Middleware names a request. The default is the
+// pattern that an http.ServeMux matched (prefixed by the method when the
+// pattern has none), or else the method and the URL path, never the query
+// string. A function that returns "" falls back to the default.
+func RequestName(fn func(r *http.Request) string) Option {
+	return func(c *config) { c.reqName = fn }
+}
+
+// A CallOption configures one call in Start. It is a small value; passing
+// one does not allocate.
+type CallOption struct {
+	flags uint8
+	after time.Duration
+}
+
+const (
+	flagAlways uint8 = 1 << iota
+	flagAfter
+)
+
+// Always logs the call whatever its duration. A call below every
+// threshold is logged at the level of the lowest tier (Info when there is
+// none) with tier "always", and is neither counted as slow nor kept in the
+// ring.
+func Always() CallOption { return CallOption{flags: flagAlways} }
+
+// After overrides the thresholds for this call by a single threshold d,
+// logged at the level of the Log's lowest tier (Info when there is none).
+// A negative d means the call is never slow.
+func After(d time.Duration) CallOption { return CallOption{flags: flagAfter, after: d} }

@@ -1,0 +1,409 @@
+package slowlog
+
+import (
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Message is the message of every line a Log writes for a finished call.
+const Message = "slow call"
+
+// A Log times calls and logs the slow ones. It is safe for concurrent use.
+// A nil *Log is valid and does nothing: its spans time nothing, Do and the
+// helpers just call the function, Middleware returns the handler it is
+// given.
+type Log struct {
+	z    *zap.Logger
+	now  func() time.Time // nil: the monotonic clock through base
+	base time.Time
+
+	tiers     []tier // ascending by Over
+	min       int64  // lowest Over; math.MaxInt64 when there is no tier
+	lowLevel  zapcore.Level
+	sampleCut uint64 // a fast call is sampled when rand.Uint64() < sampleCut
+	sampleAll bool
+	limitN    int
+	limitPer  int64
+	maxNames  int
+	reqName   func(*http.Request) string
+
+	names   atomic.Pointer[map[string]*stats] // copy on write
+	other   atomic.Pointer[stats]             // set once names is full
+	namesMu sync.Mutex
+
+	ring ring
+
+	watch     int64
+	flightsMu sync.Mutex
+	flights   map[uint64]flight
+	flightID  uint64
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+type tier struct {
+	Tier
+	label string
+}
+
+// New returns a Log that writes to z (nil: a no-op logger, statistics and
+// the ring still work). Without options it logs, at Info, every call that
+// takes at least DefaultThreshold and keeps the DefaultKeep most recent
+// slow entries. If Watch is given, call Close when done with the Log.
+func New(z *zap.Logger, opts ...Option) *Log {
+	c := config{
+		tiers:    []Tier{{Over: DefaultThreshold, Level: zapcore.InfoLevel}},
+		keep:     DefaultKeep,
+		maxNames: DefaultMaxNames,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	if z == nil {
+		z = zap.NewNop()
+	}
+	l := &Log{
+		z:        z,
+		now:      c.now,
+		min:      math.MaxInt64,
+		lowLevel: zapcore.InfoLevel,
+		limitN:   c.limitN,
+		limitPer: int64(c.limitPer),
+		maxNames: c.maxNames,
+		reqName:  c.reqName,
+		watch:    int64(c.watch),
+	}
+	if l.now != nil {
+		l.base = l.now()
+	} else {
+		l.base = time.Now()
+	}
+	for _, t := range c.tiers {
+		l.tiers = append(l.tiers, tier{Tier: t, label: t.Over.String()})
+	}
+	if len(l.tiers) > 0 {
+		l.min = int64(l.tiers[0].Over)
+		l.lowLevel = l.tiers[0].Level
+	}
+	switch {
+	case c.sample >= 1:
+		l.sampleAll = true
+	case c.sample > 0:
+		l.sampleCut = uint64(c.sample * (1 << 64))
+	}
+	empty := map[string]*stats{}
+	l.names.Store(&empty)
+	l.ring.buf = make([]Entry, c.keep)
+	if l.watch > 0 {
+		l.flights = make(map[uint64]flight)
+		l.stop = make(chan struct{})
+		l.done = make(chan struct{})
+		every := max(c.watch/2, time.Millisecond)
+		go l.watchLoop(every)
+	}
+	return l
+}
+
+// Close ends the watch goroutine, if any, and waits for it. It is
+// idempotent and safe for concurrent use. The Log stays usable after
+// Close; it only stops watching in-flight calls.
+func (l *Log) Close() {
+	if l == nil || l.stop == nil {
+		return
+	}
+	l.closeOnce.Do(func() { close(l.stop) })
+	<-l.done
+}
+
+// mono returns the time since l.base. With the system clock it reads only
+// the monotonic clock, one vDSO call.
+func (l *Log) mono() int64 {
+	if l.now != nil {
+		return int64(l.now().Sub(l.base))
+	}
+	return int64(time.Since(l.base))
+}
+
+// A Span is one timed call, returned by Start and ended by Stop. It is a
+// small value: starting and stopping a call below the threshold does not
+// allocate. The zero Span does nothing. Stop a Span once; stopping a copy
+// again records the call again.
+type Span struct {
+	l      *Log
+	name   string
+	start  int64
+	after  time.Duration
+	flight uint64
+	flags  uint8
+}
+
+// Start starts timing a call named name; Stop ends it:
+//
+//	defer l.Start("db.query").Stop()
+//
+// The name keys the statistics; use a small fixed set of names (see
+// MaxNames).
+func (l *Log) Start(name string, opts ...CallOption) Span {
+	if l == nil {
+		return Span{}
+	}
+	s := Span{l: l, name: name}
+	for _, o := range opts {
+		s.flags |= o.flags
+		if o.flags&flagAfter != 0 {
+			s.after = o.after
+		}
+	}
+	if l.watch > 0 {
+		s.flight = l.track(name)
+	}
+	s.start = l.mono()
+	return s
+}
+
+// Stop ends the call: it updates the statistics of the call's name and,
+// when the call is slow, adds an entry to the ring and logs it.
+func (s Span) Stop() {
+	if s.l != nil {
+		s.l.finish(&s, nil, nil, nil)
+	}
+}
+
+// StopErr is Stop for a call that failed: err is recorded in the entry and
+// the log line, and counted in the statistics. A nil err is Stop.
+func (s Span) StopErr(err error) {
+	if s.l != nil {
+		s.l.finish(&s, err, nil, nil)
+	}
+}
+
+// finish is the hot path: below the threshold it only reads the clock,
+// finds the statistics without locking and adds one to a histogram bucket.
+func (l *Log) finish(s *Span, err, ctxErr error, hi *HTTPInfo) {
+	end := l.mono()
+	if s.flight != 0 {
+		l.untrack(s.flight)
+	}
+	d := max(end-s.start, 0)
+	st := l.statsFor(s.name)
+	st.observe(d)
+	if err != nil {
+		st.errors.Add(1)
+	}
+	if d < l.min && s.flags == 0 && l.sampleCut == 0 && !l.sampleAll {
+		return
+	}
+	l.slow(s, st, end, time.Duration(d), err, ctxErr, hi)
+}
+
+// slow decides whether a call that was not plainly fast is slow, sampled or
+// always logged, and records and logs it.
+func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err, ctxErr error, hi *HTTPInfo) {
+	tiers := l.tiers
+	var one [1]tier
+	if s.flags&flagAfter != 0 {
+		tiers = nil
+		if s.after >= 0 {
+			one[0] = tier{Tier: Tier{Over: s.after, Level: l.lowLevel}, label: s.after.String()}
+			tiers = one[:]
+		}
+	}
+	var (
+		level zapcore.Level
+		label string
+	)
+	i := len(tiers) - 1
+	for i >= 0 && d < tiers[i].Over {
+		i--
+	}
+	switch {
+	case i >= 0:
+		st.slow.Add(1)
+		level, label = tiers[i].Level, tiers[i].label
+		if len(l.ring.buf) > 0 {
+			e := Entry{
+				Name:     s.name,
+				Start:    l.wallStart(s.start),
+				Duration: d,
+				Err:      err,
+				CtxErr:   ctxErr,
+				Tier:     tiers[i].Tier,
+			}
+			if hi != nil {
+				h := *hi
+				e.HTTP = &h
+			}
+			l.ring.add(e)
+		}
+	case s.flags&flagAlways != 0:
+		level, label = l.lowLevel, "always"
+	case l.sampleAll || (l.sampleCut != 0 && rand.Uint64() < l.sampleCut):
+		level, label = zapcore.DebugLevel, "sample"
+	default:
+		return
+	}
+	ce := l.z.Check(level, Message)
+	if ce == nil {
+		return
+	}
+	suppressed, ok := l.allow(st, end)
+	if !ok {
+		return
+	}
+	n := 4
+	if err != nil {
+		n++
+	}
+	if ctxErr != nil {
+		n++
+	}
+	if suppressed > 0 {
+		n++
+	}
+	if hi != nil {
+		n += 4
+	}
+	fs := make([]zap.Field, 0, n)
+	fs = append(fs,
+		zap.String("name", s.name),
+		zap.Duration("duration", d),
+		zap.String("seconds", seconds(d)),
+	)
+	if err != nil {
+		fs = append(fs, zap.Error(err))
+	}
+	if ctxErr != nil {
+		fs = append(fs, zap.NamedError("ctx", ctxErr))
+	}
+	fs = append(fs, zap.String("tier", label))
+	if suppressed > 0 {
+		fs = append(fs, zap.Uint64("suppressed", suppressed))
+	}
+	if hi != nil {
+		fs = append(fs,
+			zap.String("method", hi.Method),
+			zap.String("path", hi.Path),
+			zap.Int("status", hi.Status),
+			zap.Int64("bytes", hi.Bytes),
+		)
+	}
+	ce.Write(fs...)
+}
+
+// wallStart is the wall-clock start of a call that began at mono offset
+// start: the time New read plus the elapsed monotonic time, which saves a
+// clock read on the slow path and differs from the wall clock only by
+// steps of the wall clock since New.
+func (l *Log) wallStart(start int64) time.Time {
+	return l.base.Add(time.Duration(start)).Round(0)
+}
+
+// allow applies the per-name rate limit at mono time now. It reports
+// whether a line may be written and, if so, how many were suppressed
+// since the last one.
+func (l *Log) allow(st *stats, now int64) (suppressed uint64, ok bool) {
+	if l.limitN <= 0 {
+		return 0, true
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.winStarted || now-st.winStart >= l.limitPer || now < st.winStart {
+		st.winStarted, st.winStart, st.winCount = true, now, 0
+	}
+	if st.winCount >= l.limitN {
+		st.suppressed++
+		return 0, false
+	}
+	st.winCount++
+	suppressed, st.suppressed = st.suppressed, 0
+	return suppressed, true
+}
+
+// seconds formats d as seconds with exactly nine decimals, so that the
+// lines sort with sort -n.
+func seconds(d time.Duration) string {
+	var b [32]byte
+	u := uint64(max(d, 0))
+	i := len(b)
+	ns := u % 1e9
+	for range 9 {
+		i--
+		b[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	i--
+	b[i] = '.'
+	s := u / 1e9
+	for {
+		i--
+		b[i] = byte('0' + s%10)
+		s /= 10
+		if s == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}
+
+// statsFor returns the statistics of name, creating them on first use.
+// The lookup is a lock-free map read; only a new name takes the lock and
+// copies the map.
+func (l *Log) statsFor(name string) *stats {
+	if st, ok := (*l.names.Load())[name]; ok {
+		return st
+	}
+	if st := l.other.Load(); st != nil {
+		return st
+	}
+	return l.addName(name)
+}
+
+func (l *Log) addName(name string) *stats {
+	l.namesMu.Lock()
+	defer l.namesMu.Unlock()
+	old := *l.names.Load()
+	if st, ok := old[name]; ok {
+		return st
+	}
+	if len(old) >= l.maxNames {
+		st := l.other.Load()
+		if st == nil {
+			st = &stats{name: OtherName}
+			l.other.Store(st)
+		}
+		return st
+	}
+	m := make(map[string]*stats, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	st := &stats{name: name}
+	m[name] = st
+	l.names.Store(&m)
+	return st
+}
+
+// Reset empties the ring and forgets all statistics, like SLOWLOG RESET.
+// Entry IDs keep increasing. Calls that end while Reset runs may be
+// counted in the old statistics and so be lost.
+func (l *Log) Reset() {
+	if l == nil {
+		return
+	}
+	l.namesMu.Lock()
+	empty := map[string]*stats{}
+	l.names.Store(&empty)
+	l.other.Store(nil)
+	l.namesMu.Unlock()
+	l.ring.reset()
+}
