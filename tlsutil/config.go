@@ -1,0 +1,125 @@
+package tlsutil
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Profile is a set of protocol versions, cipher suites and key exchange
+// groups, after Mozilla's server-side TLS recommendations
+// (https://wiki.mozilla.org/Security/Server_Side_TLS).
+type Profile int
+
+const (
+	// Intermediate is Mozilla's "intermediate" profile: TLS 1.2 and 1.3;
+	// for TLS 1.2 only the six ECDHE suites with AEAD ciphers (AES-GCM,
+	// ChaCha20-Poly1305); key exchange X25519MLKEM768 (post-quantum
+	// hybrid), X25519, P-256, P-384. It reaches every maintained client and
+	// server. (Mozilla's DHE suites are left out: crypto/tls has none.)
+	Intermediate Profile = iota
+	// Modern is Mozilla's "modern" profile: TLS 1.3 only, with the same
+	// groups. Use it when every peer is known to speak TLS 1.3.
+	Modern
+)
+
+// intermediateSuites are the TLS 1.2 suites of the Intermediate profile.
+// TLS 1.3 suites are not configurable in crypto/tls; all three are AEAD.
+var intermediateSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+var profileCurves = []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384}
+
+// String returns "Intermediate" or "Modern".
+func (p Profile) String() string {
+	if p == Modern {
+		return "Modern"
+	}
+	return "Intermediate"
+}
+
+func (p Profile) base() *tls.Config {
+	cfg := &tls.Config{
+		MinVersion:       tls.VersionTLS12,
+		MaxVersion:       tls.VersionTLS13,
+		CipherSuites:     append([]uint16(nil), intermediateSuites...),
+		CurvePreferences: append([]tls.CurveID(nil), profileCurves...),
+	}
+	if p == Modern {
+		cfg.MinVersion = tls.VersionTLS13
+		cfg.CipherSuites = nil
+	}
+	return cfg
+}
+
+// clientSessions is the session cache of the configs this package makes.
+// Sharing it is safe because a resumed session is verified again, in full,
+// by the Verifier of the connection that resumes it.
+var clientSessions = tls.NewLRUClientSessionCache(0)
+
+// Client returns a client config of the profile with v wired in: v's
+// VerifyConnection does every check, and InsecureSkipVerify is set only so
+// that crypto/tls does not verify a second time with other rules (and does
+// not skip checks on resumed sessions). A nil v is the zero Verifier.
+//
+// Do not clear VerifyConnection on the result: with InsecureSkipVerify
+// set, it is the only verification.
+func (p Profile) Client(v *Verifier) *tls.Config {
+	if v == nil {
+		v = &Verifier{}
+	}
+	cfg := p.base()
+	cfg.InsecureSkipVerify = true
+	cfg.VerifyConnection = v.VerifyConnection
+	cfg.ClientSessionCache = clientSessions
+	return cfg
+}
+
+// Server returns a server config of the profile serving certs. To serve
+// certificates that change on disk, leave certs empty and set
+// GetCertificate to a Reloader's.
+func (p Profile) Server(certs ...tls.Certificate) *tls.Config {
+	cfg := p.base()
+	cfg.Certificates = append([]tls.Certificate(nil), certs...)
+	return cfg
+}
+
+// ClientConfig returns Intermediate.Client(v): Mozilla's intermediate
+// profile with every check of v in VerifyConnection.
+func ClientConfig(v *Verifier) *tls.Config { return Intermediate.Client(v) }
+
+// ServerConfig returns Intermediate.Server(certs...).
+func ServerConfig(certs ...tls.Certificate) *tls.Config { return Intermediate.Server(certs...) }
+
+// NewTransport returns an http.Transport whose TLSClientConfig is
+// ClientConfig(v). The checks live in TLSClientConfig, not in a dial hook,
+// so they also hold for requests tunneled through an HTTPS proxy (CONNECT)
+// and on resumed sessions. HTTP/2 is on (ForceAttemptHTTP2), proxies come
+// from the environment, and the timeouts are finite: 10 s to connect, 10 s
+// for the TLS handshake, 60 s for the response headers, 90 s for idle
+// connections. Set ResponseHeaderTimeout to 0 for long polls.
+//
+// For URLs whose host is an IP literal, set v.Name to that IP: crypto/tls
+// does not give VerifyConnection an IP ServerName (see Verifier.Name).
+func NewTransport(v *Verifier) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		TLSClientConfig:       ClientConfig(v),
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   16,
+	}
+}
