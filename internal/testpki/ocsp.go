@@ -2,7 +2,6 @@ package testpki
 
 import (
 	"crypto/x509"
-	"testing"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -39,7 +38,7 @@ func (s OCSPStatus) String() string {
 
 // OCSP returns a DER OCSP response about leaf, signed directly by ca, which
 // must be leaf's issuer for the response to verify.
-func (ca *CA) OCSP(t testing.TB, leaf *x509.Certificate, s OCSPStatus) []byte {
+func (ca *CA) OCSP(t TB, leaf *x509.Certificate, s OCSPStatus) []byte {
 	t.Helper()
 	now := time.Now().Truncate(time.Second)
 	tmpl := ocsp.Response{

@@ -5,13 +5,12 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // WritePEM writes the chain (leaf first) and the PKCS#8 private key into
 // dir, for outside peers such as openssl and Python, and returns the two
 // file names. dir is usually t.TempDir().
-func (c *Cert) WritePEM(t testing.TB, dir string) (certFile, keyFile string) {
+func (c *Cert) WritePEM(t TB, dir string) (certFile, keyFile string) {
 	t.Helper()
 	keyDER, err := x509.MarshalPKCS8PrivateKey(c.Key)
 	if err != nil {
@@ -29,7 +28,7 @@ func (c *Cert) WritePEM(t testing.TB, dir string) (certFile, keyFile string) {
 // leaf and root) into dir and returns the file name, or "" when the leaf
 // was issued by a root. openssl s_server sends only the first certificate
 // of -cert; give it this file as -cert_chain.
-func (c *Cert) WriteIntermediatesPEM(t testing.TB, dir string) string {
+func (c *Cert) WriteIntermediatesPEM(t TB, dir string) string {
 	t.Helper()
 	if len(c.Chain) < 2 {
 		return ""
@@ -41,7 +40,7 @@ func (c *Cert) WriteIntermediatesPEM(t testing.TB, dir string) string {
 
 // WriteCAPEM writes the certificates of cas into one PEM bundle in dir and
 // returns its name: a CA file for openssl -CAfile or Python's cafile.
-func WriteCAPEM(t testing.TB, dir string, cas ...*CA) string {
+func WriteCAPEM(t TB, dir string, cas ...*CA) string {
 	t.Helper()
 	var certs []*x509.Certificate
 	name := "ca"
@@ -65,7 +64,7 @@ func certsPEM(certs []*x509.Certificate) []byte {
 	return out
 }
 
-func writeFile(t testing.TB, name string, data []byte) {
+func writeFile(t TB, name string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(name, data, 0o600); err != nil {
 		t.Fatalf("testpki: %v", err)

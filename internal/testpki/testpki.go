@@ -9,9 +9,11 @@
 // TLS-feature (must-staple) extension, and PEM files for outside peers such
 // as openssl and Python.
 //
-// Every constructor takes a testing.TB and fails the test on error, so a
-// test reads as a list of the certificates it needs. Nothing here is meant
-// for production: keys are generated fresh each time and never protected.
+// Every constructor takes a TB (a *testing.T or *testing.B will do) and
+// fails the test on error, so a test reads as a list of the certificates it
+// needs. Programs outside tests, such as the examples, pass Standalone.
+// Nothing here is meant for production: keys are generated fresh each time
+// and never protected.
 package testpki
 
 import (
@@ -24,12 +26,29 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"fmt"
 	"math/big"
 	"net"
 	"sync/atomic"
-	"testing"
 	"time"
 )
+
+// TB is the part of testing.TB that testpki uses.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// Standalone is a TB for programs that are not tests: Fatalf panics with
+// the message. Issuing from the in-memory CA fails only when the system's
+// random source does.
+var Standalone TB = standalone{}
+
+type standalone struct{}
+
+func (standalone) Helper() {}
+
+func (standalone) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
 
 // KeyType selects the key algorithm of a generated certificate.
 type KeyType int
@@ -180,7 +199,7 @@ func (c *config) window(defaultLife time.Duration) (time.Time, time.Time) {
 	return now.Add(-time.Hour), now.Add(defaultLife)
 }
 
-func newKey(t testing.TB, k KeyType) crypto.Signer {
+func newKey(t TB, k KeyType) crypto.Signer {
 	t.Helper()
 	var (
 		key crypto.Signer
@@ -201,7 +220,7 @@ func newKey(t testing.TB, k KeyType) crypto.Signer {
 }
 
 // issue signs tmpl with the issuer (or self-signs when issuer is nil).
-func issue(t testing.TB, tmpl *x509.Certificate, key crypto.Signer, issuer *CA) *x509.Certificate {
+func issue(t TB, tmpl *x509.Certificate, key crypto.Signer, issuer *CA) *x509.Certificate {
 	t.Helper()
 	parent, signer := tmpl, key
 	if issuer != nil {
@@ -241,7 +260,7 @@ func caTemplate(c *config, defaultName string) *x509.Certificate {
 }
 
 // NewRoot makes a self-signed root CA valid for ten years.
-func NewRoot(t testing.TB, opts ...Option) *CA {
+func NewRoot(t TB, opts ...Option) *CA {
 	t.Helper()
 	c := newConfig(opts)
 	key := newKey(t, c.keyType)
@@ -250,7 +269,7 @@ func NewRoot(t testing.TB, opts ...Option) *CA {
 }
 
 // Intermediate makes a CA issued by ca.
-func (ca *CA) Intermediate(t testing.TB, opts ...Option) *CA {
+func (ca *CA) Intermediate(t TB, opts ...Option) *CA {
 	t.Helper()
 	c := newConfig(opts)
 	key := newKey(t, c.keyType)
@@ -328,7 +347,7 @@ func leafTemplate(c *config) *x509.Certificate {
 // 90 days for "localhost" and 127.0.0.1, with the serverAuth and clientAuth
 // extended key usages and an ECDSA P-256 key. A wildcard leaf is
 // Leaf(t, DNS("*.example.test")).
-func (ca *CA) Leaf(t testing.TB, opts ...Option) *Cert {
+func (ca *CA) Leaf(t TB, opts ...Option) *Cert {
 	t.Helper()
 	c := newConfig(opts)
 	key := newKey(t, c.keyType)
@@ -337,7 +356,7 @@ func (ca *CA) Leaf(t testing.TB, opts ...Option) *Cert {
 }
 
 // SelfSigned issues a self-signed end-entity certificate (not a CA).
-func SelfSigned(t testing.TB, opts ...Option) *Cert {
+func SelfSigned(t TB, opts ...Option) *Cert {
 	t.Helper()
 	c := newConfig(opts)
 	key := newKey(t, c.keyType)

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -245,4 +246,17 @@ func TestTLSHandshake(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("server handshake: %v", err)
 	}
+}
+
+func TestStandalone(t *testing.T) {
+	root := NewRoot(Standalone)
+	if leaf := root.Leaf(Standalone); leaf.Cert.CheckSignatureFrom(root.Cert) != nil {
+		t.Fatal("standalone leaf not signed by its root")
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "unknown key type") {
+			t.Fatalf("Standalone.Fatalf did not panic with the message: %v", r)
+		}
+	}()
+	NewRoot(Standalone, Key(KeyType(99)))
 }
