@@ -1,0 +1,248 @@
+package bio
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// streamBufSize is the size of the Stream's transfer buffers: one
+// full-sized record with room for its header and overhead.
+const streamBufSize = maxRecordPlaintext + 2048
+
+// Stream runs a [Conn] over a transport the caller provides, an
+// io.ReadWriter that need not be a socket (a pipe, a serial line, a stream
+// inside another protocol), and is itself a net.Conn: Read, Write and
+// Close block on the transport and pump the Conn for the caller, which is
+// the callback mode of the sans-IO model.
+//
+// Read and Write may be called concurrently, as on any net.Conn; the
+// transport's Read is called from one goroutine at a time, and so is its
+// Write.
+type Stream struct {
+	c  *Conn
+	rw io.ReadWriter
+
+	rmu     sync.Mutex // serializes reading from rw (Read, Handshake)
+	rbuf    []byte
+	pending []byte // bytes read from rw that the Conn could not take yet
+	rerr    error  // the transport's sticky read error
+
+	wmu  sync.Mutex // serializes writing to rw, so records stay in order
+	wbuf []byte
+	werr error // the transport's sticky write error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewStream returns a Stream that carries c's ciphertext over rw. The
+// Stream owns both from now on: use them only through it. Close closes rw
+// if it is an io.Closer.
+func NewStream(c *Conn, rw io.ReadWriter) *Stream {
+	return &Stream{c: c, rw: rw}
+}
+
+// Conn returns the Conn the Stream pumps.
+func (s *Stream) Conn() *Conn { return s.c }
+
+// ConnectionState returns the Conn's [Conn.ConnectionState].
+func (s *Stream) ConnectionState() tls.ConnectionState { return s.c.ConnectionState() }
+
+// Handshake runs the handshake to completion over the transport.
+func (s *Stream) Handshake() error {
+	for {
+		err := s.c.Handshake()
+		if ferr := s.flush(); ferr != nil && (err == nil || err == ErrWantRead) {
+			return ferr
+		}
+		if err != ErrWantRead {
+			return err
+		}
+		if err := s.fill(); err != nil {
+			return err
+		}
+	}
+}
+
+// Read reads plaintext, reading ciphertext from the transport as needed.
+// It returns io.EOF after the peer's close_notify.
+func (s *Stream) Read(p []byte) (int, error) {
+	for {
+		n, err := s.c.Read(p)
+		// Reading may have queued replies (a KeyUpdate, an alert).
+		if ferr := s.flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+		if n > 0 || err != ErrWantRead || len(p) == 0 {
+			return n, err
+		}
+		if err := s.fill(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// Write encrypts p and writes the records to the transport before it
+// returns. It completes the handshake first if needed.
+func (s *Stream) Write(p []byte) (int, error) {
+	if err := s.Handshake(); err != nil {
+		return 0, err
+	}
+	written := 0
+	for {
+		n, err := s.c.Write(p[written:])
+		written += n
+		if ferr := s.flush(); ferr != nil {
+			return written, ferr
+		}
+		if !errors.Is(err, ErrBufferFull) {
+			return written, err
+		}
+	}
+}
+
+// Close sends close_notify, ends the Conn and closes the transport if it
+// is an io.Closer. It does not wait for the peer's close_notify; call
+// CloseWrite and then Read until io.EOF for that.
+func (s *Stream) Close() error {
+	s.closeOnce.Do(func() {
+		err := s.c.Close()
+		if ferr := s.flush(); err == nil {
+			err = ferr
+		}
+		s.c.CloseIncoming()
+		if cl, ok := s.rw.(io.Closer); ok {
+			if cerr := cl.Close(); err == nil {
+				err = cerr
+			}
+		}
+		s.closeErr = err
+	})
+	return s.closeErr
+}
+
+// CloseWrite sends close_notify and keeps the read side open.
+func (s *Stream) CloseWrite() error {
+	err := s.c.Close()
+	if ferr := s.flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// flush writes everything the Conn has for the peer to the transport.
+func (s *Stream) flush() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.werr != nil {
+		return s.werr
+	}
+	for {
+		if s.wbuf == nil {
+			if s.c.OutgoingLen() == 0 {
+				return nil
+			}
+			s.wbuf = make([]byte, streamBufSize)
+		}
+		n, _ := s.c.ReadOutgoing(s.wbuf)
+		if n == 0 {
+			return nil
+		}
+		if _, err := s.rw.Write(s.wbuf[:n]); err != nil {
+			s.werr = fmt.Errorf("bio: writing to the transport: %w", err)
+			return s.werr
+		}
+	}
+}
+
+// fill reads once from the transport and feeds the Conn. At the
+// transport's EOF it calls CloseIncoming.
+func (s *Stream) fill() error {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if len(s.pending) > 0 {
+		// The Conn refused these before; Read has drained it since.
+		n, err := s.c.WriteIncoming(s.pending)
+		s.pending = s.pending[n:]
+		if err != nil && !errors.Is(err, ErrBufferFull) {
+			return err
+		}
+		return nil
+	}
+	if s.rerr != nil {
+		return s.rerr
+	}
+	if s.rbuf == nil {
+		s.rbuf = make([]byte, streamBufSize)
+	}
+	n, err := s.rw.Read(s.rbuf)
+	if n > 0 {
+		m, werr := s.c.WriteIncoming(s.rbuf[:n])
+		if m < n {
+			s.pending = append(s.pending[:0], s.rbuf[m:n]...)
+		}
+		if werr != nil && !errors.Is(werr, ErrBufferFull) {
+			return werr
+		}
+	}
+	switch {
+	case err == io.EOF:
+		s.c.CloseIncoming()
+	case err != nil:
+		s.rerr = fmt.Errorf("bio: reading from the transport: %w", err)
+		return s.rerr
+	}
+	return nil
+}
+
+// LocalAddr returns the transport's local address if it has one, else the
+// Conn's (see [Options].LocalAddr).
+func (s *Stream) LocalAddr() net.Addr {
+	if a, ok := s.rw.(interface{ LocalAddr() net.Addr }); ok {
+		return a.LocalAddr()
+	}
+	return s.c.e.local
+}
+
+// RemoteAddr returns the transport's remote address if it has one, else
+// the Conn's (see [Options].RemoteAddr).
+func (s *Stream) RemoteAddr() net.Addr {
+	if a, ok := s.rw.(interface{ RemoteAddr() net.Addr }); ok {
+		return a.RemoteAddr()
+	}
+	return s.c.e.remote
+}
+
+// SetDeadline sets the transport's deadlines if it supports them; else it
+// returns an error matching errors.ErrUnsupported.
+func (s *Stream) SetDeadline(t time.Time) error {
+	if d, ok := s.rw.(interface{ SetDeadline(time.Time) error }); ok {
+		return d.SetDeadline(t)
+	}
+	return errNoDeadline
+}
+
+// SetReadDeadline is like SetDeadline, for reads.
+func (s *Stream) SetReadDeadline(t time.Time) error {
+	if d, ok := s.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
+		return d.SetReadDeadline(t)
+	}
+	return errNoDeadline
+}
+
+// SetWriteDeadline is like SetDeadline, for writes.
+func (s *Stream) SetWriteDeadline(t time.Time) error {
+	if d, ok := s.rw.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		return d.SetWriteDeadline(t)
+	}
+	return errNoDeadline
+}
+
+var errNoDeadline = fmt.Errorf("bio: the transport has no deadlines: %w", errors.ErrUnsupported)
+
+var _ net.Conn = (*Stream)(nil)
