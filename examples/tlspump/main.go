@@ -11,29 +11,23 @@
 // Python's ssl.SSLObject with MemoryBIOs, running as a child process, with
 // the frames carried over the child's stdin and stdout.
 //
-// Certificates are made at start by a throwaway in-memory CA.
+// Certificates are made at start by a throwaway in-memory CA
+// (internal/testpki).
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/sturdy-go/sturdy/bio"
+	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
 func main() { os.Exit(run(os.Stdout, os.Args[1:])) }
@@ -45,11 +39,7 @@ func run(w io.Writer, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	pki, err := newPKI()
-	if err != nil {
-		fmt.Fprintf(w, "tlspump: %v\n", err)
-		return 1
-	}
+	pki := newPKI()
 	fmt.Fprintln(w, "part one: bio client <-> bio server, frames over Go channels, one goroutine")
 	if err := channels(w, pki); err != nil {
 		fmt.Fprintf(w, "tlspump: %v\n", err)
@@ -340,10 +330,7 @@ func withPython(w io.Writer, pki *pki, python string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := pki.writeServerPEM(certFile, keyFile); err != nil {
-		return err
-	}
+	certFile, keyFile := pki.server.WritePEM(testpki.Standalone, dir)
 	cmd := exec.Command(python, "-c", pythonServer, certFile, keyFile)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -436,64 +423,19 @@ func (l *lineBuffer) String() string              { return string(l.b) }
 
 // pki is a throwaway CA and a server certificate for "tlspump.test".
 type pki struct {
-	roots  *x509.CertPool
-	server tls.Certificate
+	ca     *testpki.CA
+	server *testpki.Cert
 }
 
-func newPKI() (*pki, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tlspump CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "tlspump.test"},
-		DNSNames:  []string{"tlspump.test"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
-	if err != nil {
-		return nil, err
-	}
-	p := &pki{roots: x509.NewCertPool(), server: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
-	p.roots.AddCert(ca)
-	return p, nil
+func newPKI() *pki {
+	ca := testpki.NewRoot(testpki.Standalone, testpki.CommonName("tlspump CA"))
+	return &pki{ca: ca, server: ca.Leaf(testpki.Standalone, testpki.DNS("tlspump.test"))}
 }
 
 func (p *pki) clientConfig() *tls.Config {
-	return &tls.Config{RootCAs: p.roots, ServerName: "tlspump.test", MinVersion: tls.VersionTLS12}
+	return &tls.Config{RootCAs: p.ca.Pool(), ServerName: "tlspump.test", MinVersion: tls.VersionTLS12}
 }
 
 func (p *pki) serverConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{p.server}, MinVersion: tls.VersionTLS12}
-}
-
-func (p *pki) writeServerPEM(certFile, keyFile string) error {
-	keyDER, err := x509.MarshalPKCS8PrivateKey(p.server.PrivateKey)
-	if err != nil {
-		return err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.server.Certificate[0]})
-	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-		return err
-	}
-	return os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return &tls.Config{Certificates: []tls.Certificate{p.server.TLS()}, MinVersion: tls.VersionTLS12}
 }
