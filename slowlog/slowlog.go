@@ -280,7 +280,7 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err, ctxErr e
 		zap.String("seconds", seconds(d)),
 	)
 	if err != nil {
-		fs = append(fs, zap.Error(err))
+		fs = append(fs, zap.NamedError("err", err))
 	}
 	if ctxErr != nil {
 		fs = append(fs, zap.NamedError("ctx", ctxErr))
