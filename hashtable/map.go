@@ -1,0 +1,499 @@
+package hashtable
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"unsafe"
+)
+
+// Key is the set of key types New hashes with SipHash-2-4: strings by their
+// bytes, integers by their 8 little-endian bytes (signed values
+// sign-extended). Other comparable keys need NewFunc.
+type Key interface {
+	~string | ~int | ~int8 | ~int16 | ~int32 | ~int64 |
+		~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr
+}
+
+// maxDepth bounds the directory: it is indexed by the top hash bits (below
+// the ones a Sync reserves for its shard index), which must stay clear of
+// the bits that pick a group inside a table and the 7-bit tag.
+const maxDepth = 32
+
+// Map is a hash map from K to V: an extendible-hashing directory of Swiss
+// tables keyed by a seeded hash (SipHash-2-4 for maps made by New). See the
+// package documentation for the layout and the guarantees.
+//
+// A Map is not safe for concurrent use; use Sync for that, or guard the Map
+// with a lock. The zero Map is an empty map keyed by SipHash with a random
+// seed, usable when K's underlying type is one of Key's; for other key types
+// the zero Map is empty and Put panics, since there is no hash to use: make
+// those maps with NewFunc.
+type Map[K comparable, V any] struct {
+	dir   []*table[K, V] // 1<<depth entries; a table of local depth L fills 1<<(depth-L) of them
+	shift uint           // 64 - depth: the directory index is (h << skip) >> shift
+	skip  uint           // top hash bits reserved for a Sync's shard index
+	depth uint8
+
+	hash   func(k0, k1 uint64, key K) uint64
+	k0, k1 uint64
+
+	used        int
+	reseeds     uint64
+	reseedFloor int // no flood re-seed before used reaches this
+	capHint     int
+	iterators   int // running All loops: no in-place rehash while positive
+	fixed       bool
+	external    bool // inside a Sync: the Sync owns the seed and re-seeds
+	stringKey   bool
+	flooded     bool // external only: a flood wants the owner to re-seed
+}
+
+// New returns an empty map whose keys are hashed with SipHash-2-4 under a
+// random 128-bit seed from crypto/rand (or the seed given by WithSeed).
+func New[K Key, V any](opts ...Option) *Map[K, V] {
+	m := &Map[K, V]{}
+	m.init(sipHasher[K](), buildConfig(opts))
+	return m
+}
+
+// NewFunc returns an empty map that hashes keys with hash, called once per
+// operation with the map's current seed. A good hash mixes the seed into
+// every output bit, as SipHash does; a hash that ignores the seed or
+// collides often keeps the map correct, with bounded memory, but slow. hash
+// must not retain key. A nil hash selects SipHash-2-4 when K's underlying
+// type is one of Key's and hash/maphash.Comparable, under a random
+// maphash.Seed mixed with the map's seed, otherwise.
+func NewFunc[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, opts ...Option) *Map[K, V] {
+	if hash == nil {
+		hash = defaultHasher[K]()
+	}
+	m := &Map[K, V]{}
+	m.init(hash, buildConfig(opts))
+	return m
+}
+
+// defaultHasher is SipHash for Key types and a seeded maphash otherwise.
+func defaultHasher[K comparable]() func(k0, k1 uint64, key K) uint64 {
+	if h := sipHasher[K](); h != nil {
+		return h
+	}
+	ms := maphash.MakeSeed()
+	return func(k0, k1 uint64, key K) uint64 {
+		return HashUint64(k0, k1, maphash.Comparable(ms, key))
+	}
+}
+
+func (m *Map[K, V]) init(hash func(k0, k1 uint64, key K) uint64, c config) {
+	m.hash = hash
+	m.stringKey = isStringKey[K]()
+	m.fixed = c.fixed
+	if c.fixed {
+		m.k0, m.k1 = c.k0, c.k1
+	} else {
+		m.k0, m.k1 = newSeed()
+	}
+	m.capHint = c.capacity
+	m.layout(c.capacity)
+}
+
+func isStringKey[K comparable]() bool {
+	kind, _ := kindOf[K]()
+	return kind == kindString
+}
+
+// lazyInit makes a zero Map usable.
+func (m *Map[K, V]) lazyInit() {
+	h := sipHasher[K]()
+	if h == nil {
+		panic("hashtable: Put on a zero Map whose key type is not a Key type: make it with NewFunc")
+	}
+	m.init(h, config{})
+}
+
+// layout replaces the directory with empty tables sized for n entries.
+func (m *Map[K, V]) layout(n int) {
+	depth, groups := layoutFor(n)
+	m.depth = depth
+	m.shift = 64 - uint(depth)
+	m.dir = make([]*table[K, V], 1<<depth)
+	for i := range m.dir {
+		m.dir[i] = newTable[K, V](groups, depth, uint64(i))
+	}
+	m.used = 0
+}
+
+// layoutFor returns the directory depth and the groups per table for n
+// entries: one table while n fits in a table at most 7/8 full, else enough
+// full-size tables to hold n at 3/4 of their limit, leaving room for the
+// uneven spread of a random hash.
+func layoutFor(n int) (depth uint8, groups int) {
+	if n <= maxTableLimit {
+		g := (n + 6) / 7
+		if g <= 1 {
+			return 0, 1
+		}
+		return 0, 1 << bits.Len(uint(g-1))
+	}
+	tables := (n + maxTableLimit*3/4 - 1) / (maxTableLimit * 3 / 4)
+	d := bits.Len(uint(tables - 1))
+	if d > maxDepth {
+		// More entries than the directory can spread: oversized tables.
+		return maxDepth, 1 << bits.Len(uint(((n>>maxDepth)+6)/7))
+	}
+	return uint8(d), maxTableGroups
+}
+
+// Get returns the value stored under key and whether it was present.
+func (m *Map[K, V]) Get(key K) (V, bool) {
+	if m.hash == nil {
+		var zero V
+		return zero, false
+	}
+	h := m.hash(m.k0, m.k1, key)
+	t := m.dir[(h<<m.skip)>>m.shift]
+	tag := h & 0x7f
+	p := (h >> 7) & t.mask
+	for i := uint64(1); ; i++ {
+		c := t.ctrls[p]
+		for b := matchTag(c, tag); b != 0; b = b.rest() {
+			s := &t.slots[p*groupSlots+uint64(b.first())]
+			if s.key == key {
+				return s.val, true
+			}
+		}
+		if matchEmpty(c) != 0 {
+			var zero V
+			return zero, false
+		}
+		p = (p + i) & t.mask
+	}
+}
+
+// GetBytes is Get for a key given as bytes, in a map whose key type's
+// underlying type is string; it does not allocate. For other key types it
+// reports false. The map's hash function sees a key that aliases b and must
+// not retain it.
+func (m *Map[K, V]) GetBytes(b []byte) (V, bool) {
+	if !m.stringKey {
+		var zero V
+		return zero, false
+	}
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	return m.Get(*(*K)(unsafe.Pointer(&s)))
+}
+
+// Has reports whether key is present.
+func (m *Map[K, V]) Has(key K) bool {
+	_, ok := m.Get(key)
+	return ok
+}
+
+// find returns the table and slot holding key, with the number of groups
+// probed past key's home group.
+func (m *Map[K, V]) find(h uint64, key K) (t *table[K, V], idx uint64, dist int, ok bool) {
+	t = m.dir[(h<<m.skip)>>m.shift]
+	tag := h & 0x7f
+	p := (h >> 7) & t.mask
+	for i := uint64(1); ; i++ {
+		c := t.ctrls[p]
+		for b := matchTag(c, tag); b != 0; b = b.rest() {
+			j := p*groupSlots + uint64(b.first())
+			if t.slots[j].key == key {
+				return t, j, int(i - 1), true
+			}
+		}
+		if matchEmpty(c) != 0 {
+			return t, 0, 0, false
+		}
+		p = (p + i) & t.mask
+	}
+}
+
+// Put stores val under key, replacing any previous value.
+func (m *Map[K, V]) Put(key K, val V) {
+	if m.hash == nil {
+		m.lazyInit()
+	}
+	for {
+		k0, k1 := m.k0, m.k1
+		if m.put(m.hash(k0, k1, key), key, val) {
+			return
+		}
+		// A growth step ran; it may have re-seeded, so hash again.
+	}
+}
+
+// put stores val under key whose hash is h. It returns false when it had to
+// grow a table first and the caller must retry (rehashing the key if the
+// seed changed).
+func (m *Map[K, V]) put(h uint64, key K, val V) bool {
+	t := m.dir[(h<<m.skip)>>m.shift]
+	tag := h & 0x7f
+	p := (h >> 7) & t.mask
+	var ins uint64
+	insDist := -1
+	for i := uint64(1); ; i++ {
+		c := t.ctrls[p]
+		for b := matchTag(c, tag); b != 0; b = b.rest() {
+			j := p*groupSlots + uint64(b.first())
+			if t.slots[j].key == key {
+				t.slots[j].val = val
+				return true
+			}
+		}
+		if insDist < 0 {
+			if b := matchEmptyOrDeleted(c); b != 0 {
+				ins = p*groupSlots + uint64(b.first())
+				insDist = int(i - 1)
+			}
+		}
+		if matchEmpty(c) != 0 {
+			break
+		}
+		p = (p + i) & t.mask
+	}
+	g, j := ins/groupSlots, uintptr(ins%groupSlots)
+	if ctrlAt(t.ctrls[g], j) == ctrlEmpty {
+		if t.growthLeft == 0 {
+			m.grow(t)
+			return false
+		}
+		t.growthLeft--
+	} else {
+		t.deleted--
+	}
+	t.ctrls[g] = setCtrl(t.ctrls[g], j, uint8(tag))
+	t.slots[ins] = slot[K, V]{key, val}
+	t.used++
+	m.used++
+	t.probeSum += insDist
+	if insDist > t.maxProbe {
+		t.maxProbe = insDist
+	}
+	if insDist > floodProbe && t.probeSum > floodMean*t.used+floodSlack {
+		m.flood()
+	}
+	return true
+}
+
+// Delete removes key and reports whether it was present.
+func (m *Map[K, V]) Delete(key K) bool {
+	if m.hash == nil {
+		return false
+	}
+	return m.delete(m.hash(m.k0, m.k1, key), key)
+}
+
+func (m *Map[K, V]) delete(h uint64, key K) bool {
+	t, idx, dist, ok := m.find(h, key)
+	if !ok {
+		return false
+	}
+	g, j := idx/groupSlots, uintptr(idx%groupSlots)
+	// A group with an empty slot never made a probe sequence move on, so
+	// its freed slot can become empty again; otherwise it must stay a
+	// tombstone that keeps longer probe sequences going.
+	if matchEmpty(t.ctrls[g]) != 0 {
+		t.ctrls[g] = setCtrl(t.ctrls[g], j, ctrlEmpty)
+		t.growthLeft++
+	} else {
+		t.ctrls[g] = setCtrl(t.ctrls[g], j, ctrlDeleted)
+		t.deleted++
+	}
+	t.slots[idx] = slot[K, V]{}
+	t.used--
+	t.probeSum -= dist
+	m.used--
+	return true
+}
+
+// Len returns the number of entries.
+func (m *Map[K, V]) Len() int { return m.used }
+
+// Clear removes every entry, keeping the allocated tables for reuse, and
+// draws a new random seed unless the seed is fixed.
+func (m *Map[K, V]) Clear() {
+	if m.hash == nil {
+		return
+	}
+	m.forEachTable(func(t *table[K, V]) { t.clear() })
+	m.used = 0
+	m.reseedFloor = 0
+	if !m.fixed && !m.external {
+		m.k0, m.k1 = newSeed()
+	}
+}
+
+// Compact rebuilds the map at the smallest size that holds its entries (but
+// not below the WithCapacity hint), releasing the memory that mass
+// deletions left behind, and draws a new seed unless the seed is fixed. It
+// costs one rehash of every entry.
+func (m *Map[K, V]) Compact() {
+	if m.hash == nil {
+		return
+	}
+	k0, k1 := m.k0, m.k1
+	if !m.fixed && !m.external {
+		k0, k1 = newSeed()
+	}
+	m.rebuild(k0, k1)
+}
+
+// forEachTable calls f once for every distinct table, in directory order.
+func (m *Map[K, V]) forEachTable(f func(*table[K, V])) {
+	for i := 0; i < len(m.dir); {
+		t := m.dir[i]
+		f(t)
+		i += 1 << (m.depth - t.localDepth)
+	}
+}
+
+// grow makes room in t for one more entry: by dropping tombstones in place
+// when they are a good share of the limit, by doubling t while it is small,
+// and by splitting it when it has reached the maximum table size.
+func (m *Map[K, V]) grow(t *table[K, V]) {
+	groups := len(t.ctrls)
+	if t.deleted > 0 && t.used <= growthLimit(groups)*3/4 {
+		if m.iterators > 0 {
+			// A running All holds t's arrays: rehash into fresh ones.
+			m.resize(t, groups, false)
+		} else {
+			t.dropTombstones(func(k K) uint64 { return m.hash(m.k0, m.k1, k) })
+		}
+		return
+	}
+	if groups < maxTableGroups {
+		m.resize(t, groups*2, true)
+		return
+	}
+	m.split(t)
+}
+
+// resize rehashes t into fresh arrays of the given size. When mayReseed is
+// set and the map is this single table, every entry is rehashed here anyway,
+// so it also draws a new seed unless the seed is fixed.
+func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
+	if mayReseed && len(m.dir) == 1 && !m.fixed && !m.external {
+		m.k0, m.k1 = newSeed()
+	}
+	oldCtrls, oldSlots := t.ctrls, t.slots
+	t.gen++
+	t.alloc(groups)
+	for g, c := range oldCtrls {
+		for b := matchFull(c); b != 0; b = b.rest() {
+			s := &oldSlots[g*groupSlots+int(b.first())]
+			t.insertNew(m.hash(m.k0, m.k1, s.key), s.key, s.val)
+		}
+	}
+}
+
+// split replaces a full table by two tables that each take the keys with
+// one value of the next hash bit, doubling the directory if the table was
+// already distinguished by every directory bit. If the split would be very
+// uneven (so most keys would share the next bit too) or would grow the
+// directory beyond what the entry count justifies, the keys are not spread
+// by the hash as a random one would spread them: the table grows past the
+// maximum size instead and the map treats it as a flood.
+func (m *Map[K, V]) split(t *table[K, V]) {
+	groups := len(t.ctrls)
+	l := t.localDepth
+	if l >= maxDepth || (l == m.depth && !m.directoryMayDouble()) {
+		m.resize(t, groups*2, true)
+		m.flood()
+		return
+	}
+	lo := newTable[K, V](groups, l+1, t.prefix<<1)
+	hi := newTable[K, V](groups, l+1, t.prefix<<1|1)
+	bit := 63 - uint(l)
+	for g, c := range t.ctrls {
+		for b := matchFull(c); b != 0; b = b.rest() {
+			s := &t.slots[g*groupSlots+int(b.first())]
+			h := m.hash(m.k0, m.k1, s.key)
+			if ((h<<m.skip)>>bit)&1 == 0 {
+				lo.insertNew(h, s.key, s.val)
+			} else {
+				hi.insertNew(h, s.key, s.val)
+			}
+		}
+	}
+	if min(lo.used, hi.used) < t.used/8 {
+		m.resize(t, groups*2, true)
+		m.flood()
+		return
+	}
+	if l == m.depth {
+		dir := make([]*table[K, V], 2*len(m.dir))
+		for i, tt := range m.dir {
+			dir[2*i], dir[2*i+1] = tt, tt
+		}
+		m.dir = dir
+		m.depth++
+		m.shift--
+	}
+	span := 1 << (m.depth - l - 1)
+	for _, half := range [...]*table[K, V]{lo, hi} {
+		base := int(half.prefix) * span
+		for i := base; i < base+span; i++ {
+			m.dir[i] = half
+		}
+	}
+	t.gen++
+}
+
+// directoryMayDouble reports whether the entry count justifies twice as
+// many directory slots: a random hash needs about one slot per half-full
+// table, and this allows sixteen times that.
+func (m *Map[K, V]) directoryMayDouble() bool {
+	if m.depth >= maxDepth {
+		return false
+	}
+	return 2*len(m.dir) <= max(64, 16*m.used/maxTableLimit)
+}
+
+// flood reacts to probe sequences or splits far worse than a random hash
+// gives: it re-seeds and rehashes the whole map, unless the seed is fixed or
+// the map re-seeded since it was last half its current size (a hash that
+// ignores its seed cannot be helped, and re-seeding it at every insertion
+// would only add cost).
+func (m *Map[K, V]) flood() {
+	if m.fixed || m.used < m.reseedFloor {
+		return
+	}
+	m.reseedFloor = 2 * m.used
+	if m.external {
+		m.flooded = true
+		return
+	}
+	k0, k1 := newSeed()
+	m.rebuild(k0, k1)
+	m.reseeds++
+}
+
+// rebuild rehashes every entry under the seed (k0, k1) into a fresh
+// directory sized for the current entry count.
+func (m *Map[K, V]) rebuild(k0, k1 uint64) {
+	old := m.dir
+	oldDepth := m.depth
+	n := m.used
+	m.k0, m.k1 = k0, k1
+	m.layout(max(n, m.capHint))
+	m.used = n
+	for i := 0; i < len(old); {
+		t := old[i]
+		for g, c := range t.ctrls {
+			for b := matchFull(c); b != 0; b = b.rest() {
+				s := &t.slots[g*groupSlots+int(b.first())]
+				h := m.hash(k0, k1, s.key)
+				nt := m.dir[(h<<m.skip)>>m.shift]
+				if nt.growthLeft == 0 {
+					// An uneven spread filled this table: give it room
+					// without a split, which could recurse into rebuild.
+					m.resize(nt, 2*len(nt.ctrls), false)
+				}
+				nt.insertNew(h, s.key, s.val)
+			}
+		}
+		t.gen++
+		i += 1 << (oldDepth - t.localDepth)
+	}
+}

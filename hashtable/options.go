@@ -1,0 +1,56 @@
+package hashtable
+
+// Option configures a Map or a Sync at construction.
+type Option func(*config)
+
+type config struct {
+	fixed    bool
+	k0, k1   uint64
+	capacity int
+	shards   int
+}
+
+// maxCapacityHint keeps size arithmetic far from overflow; a hint this large
+// could not be allocated anyway.
+const maxCapacityHint = 1 << 40
+
+// WithSeed fixes the 128-bit SipHash key to (k0, k1) instead of drawing a
+// random one from crypto/rand. A map with a fixed seed hashes identically in
+// every process, which makes it reproducible in tests and lets processes
+// agree on a sharding; it never re-seeds, not on Clear, Compact or growth
+// and not when it detects flooding. A fixed seed that an attacker knows lets
+// them craft colliding keys: the map then stays correct and its memory
+// stays bounded, but operations slow down.
+func WithSeed(k0, k1 uint64) Option {
+	return func(c *config) {
+		c.fixed = true
+		c.k0, c.k1 = k0, k1
+	}
+}
+
+// WithCapacity sizes the map for n entries up front, so that the first n
+// insertions do not grow it. n <= 0 means the smallest map.
+func WithCapacity(n int) Option {
+	return func(c *config) {
+		c.capacity = min(max(n, 0), maxCapacityHint)
+	}
+}
+
+// WithShards sets the number of shards of a Sync, rounded up to a power of
+// two (at most 1<<16). It is ignored by New and NewFunc. Unset or n <= 0: a
+// power of two at least 8 times GOMAXPROCS, and at least 16.
+func WithShards(n int) Option {
+	return func(c *config) {
+		c.shards = min(max(n, 0), 1<<16)
+	}
+}
+
+func buildConfig(opts []Option) config {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
