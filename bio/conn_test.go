@@ -11,7 +11,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-
 )
 
 var versions = []struct {
@@ -672,4 +671,3 @@ func TestCloseBeforeHandshake(t *testing.T) {
 		}
 	}
 }
-

@@ -134,4 +134,3 @@ func isAlert(err error, want tls.AlertError) bool {
 	var ae tls.AlertError
 	return errors.As(err, &ae) && ae == want
 }
-

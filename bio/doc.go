@@ -1,0 +1,103 @@
+// Package bio runs TLS with no socket: the caller moves ciphertext in and
+// out through memory, and the package does the rest with the real
+// crypto/tls, so every security fix there applies here unchanged.
+//
+// It is for event loops, user-space network stacks, TLS tunnelled inside
+// another protocol, and tests that want to see every byte: the cases where
+// a TLS library that owns its socket cannot be used. It plays the role of
+// Python's ssl.MemoryBIO with SSLObject, OpenSSL's BIO pairs and the
+// sans-IO rustls connection, without forking crypto/tls.
+//
+// # The model
+//
+// A [Conn] has two sides. On the plaintext side it looks like a tls.Conn:
+// [Conn.Read], [Conn.Write], [Conn.Close], [Conn.Handshake],
+// [Conn.ConnectionState]. On the ciphertext side the caller is the
+// transport: bytes from the peer go in with [Conn.WriteIncoming] (and its
+// EOF with [Conn.CloseIncoming]); bytes for the peer come out of
+// [Conn.ReadOutgoing], and [Conn.OutgoingLen] says whether any wait.
+//
+// No call waits for the peer. When one cannot finish without more bytes
+// from the peer it returns [ErrWantRead], which always means the same
+// thing: send what ReadOutgoing has, then feed what the peer sends, then
+// call again.
+//
+// # The pump loop
+//
+// Every use of a Conn is this loop (error handling shortened):
+//
+//	          your program                        bio.Conn
+//	   ┌───────────────────────────┐       ┌─────────────────────────┐
+//	   │ Write(plaintext) ─────────┼──────►│ encrypt ──► outgoing ───┼──► ReadOutgoing ──► net
+//	   │                           │       │                         │
+//	   │ Read(plaintext)  ◄────────┼───────┤ decrypt ◄── incoming ◄──┼─── WriteIncoming ◄── net
+//	   └───────────────────────────┘       └─────────────────────────┘    CloseIncoming ◄── EOF
+//
+//	for {
+//		n, err := conn.Read(buf)         // or Handshake, or Write
+//		use(buf[:n])
+//		for conn.OutgoingLen() > 0 {     // 1. always flush first
+//			m, _ := conn.ReadOutgoing(out)
+//			transport.Send(out[:m])
+//		}
+//		switch {
+//		case err == bio.ErrWantRead:     // 2. then feed the peer's bytes
+//			k, rerr := transport.Recv(in)
+//			conn.WriteIncoming(in[:k])
+//			if rerr == io.EOF {
+//				conn.CloseIncoming()
+//			}
+//		case err == io.EOF:              // the peer's close_notify: done
+//			return
+//		case err != nil:                 // fatal or ErrTruncated; the alert was flushed in 1.
+//			return
+//		}
+//	}
+//
+// Flushing before feeding matters: the peer may be waiting for our bytes
+// (a handshake flight, a KeyUpdate reply) before it sends its own, and
+// after a failed handshake the fatal alert is in the outgoing buffer. An
+// event loop does the same steps when its socket is readable (feed, Read,
+// flush) and when it has data to send (Write, flush). [Stream] is this loop
+// over any io.ReadWriter, as a net.Conn.
+//
+// # The engine
+//
+// Each Conn runs a tls.Conn over an in-memory transport on a goroutine the
+// Conn owns, and hands control back and forth with it, the way crypto/tls's
+// own QUIC support does: a call wakes the goroutine and returns only when
+// the goroutine has used up what it was given and is blocked again. So
+// exactly one of them runs at a time, nothing happens between calls, and a
+// call returns with all its consequences visible: after WriteIncoming the
+// decrypted data is ready for Read and every reply (handshake flight,
+// KeyUpdate, alert) is ready for ReadOutgoing. Writes to the in-memory
+// transport never block; Write encrypts on the caller's goroutine.
+//
+// After the handshake the engine keeps reading records, so NewSessionTicket
+// and KeyUpdate messages are handled whenever they arrive. Everything
+// tls.Config offers works as with a socket: TLS 1.2 and 1.3, ALPN, client
+// certificates, session resumption through ClientSessionCache and session
+// tickets (the cache key is ServerName, or [Options].RemoteAddr), and the
+// hooks (VerifyConnection, VerifyPeerCertificate, GetCertificate,
+// GetConfigForClient, ...), which run on the engine goroutine during a call.
+//
+// # Guarantees
+//
+//   - A call returns only once its input is fully processed; there is no
+//     background progress.
+//   - Errors are sticky: after a failed handshake or a bad record every
+//     later Handshake, Read and Write returns the same error, and the fatal
+//     alert can still be read with ReadOutgoing.
+//   - Closing is explicit: Close queues close_notify; the peer's
+//     close_notify makes Read return io.EOF; CloseIncoming without one
+//     makes Read return [ErrTruncated] (or io.EOF with
+//     [Options].AllowTruncation).
+//   - Buffers are bounded ([Options]): incoming ciphertext waiting for the
+//     engine, decrypted data waiting for Read, and ciphertext waiting for
+//     ReadOutgoing. A full buffer gives a [*BufferError] (errors.Is
+//     [ErrBufferFull]) with the count accepted, not unbounded growth.
+//   - No goroutine outlives its Conn: the engine goroutine ends when the
+//     read side is finished (the peer's close_notify, CloseIncoming, a
+//     fatal error), when Close abandons a handshake, or, for a Conn that is
+//     dropped unfinished, when it is garbage collected.
+package bio

@@ -1,0 +1,67 @@
+package bio
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if any goroutine is left when all tests end.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestAbandonedConnEndsEngine drops Conns in the middle of a handshake and
+// after it, and waits for the cleanup to end their engine goroutines.
+func TestAbandonedConnEndsEngine(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	var exits []chan struct{}
+	for range 3 {
+		client, server := Client(p.clientConfig()), Server(p.serverConfig())
+		client.Handshake() // parked, waiting for the ServerHello
+		exits = append(exits, client.e.blocked)
+		move(t, client, server, whole) // the server waits for the client's Finished
+		exits = append(exits, server.e.blocked)
+		done1, done2 := Client(p.clientConfig()), Server(p.serverConfig())
+		handshake(t, done1, done2, whole) // both parked reading records
+		exits = append(exits, done1.e.blocked, done2.e.blocked)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, ch := range exits {
+		for !closed(ch) {
+			if time.Now().After(deadline) {
+				t.Fatal("an abandoned Conn's engine goroutine did not end")
+			}
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case _, ok := <-ch:
+		return !ok
+	default:
+		return false
+	}
+}
+
+// TestEngineEndsAfterCloseAndDrain checks the orderly ends: both sides
+// close, or one side closes and then the transport ends.
+func TestEngineEndsAfterCloseAndDrain(t *testing.T) {
+	p := newPKI(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	client, server := Client(p.clientConfig()), Server(p.serverConfig())
+	handshake(t, client, server, whole)
+	client.Close()
+	move(t, client, server, whole)
+	client.CloseIncoming() // the transport ends before the server answers
+	server.Close()
+	if !finished(client) || !finished(server) {
+		t.Fatal("engines still run")
+	}
+}
