@@ -22,7 +22,12 @@ type section struct {
 }
 
 // sections lists the chapters in the order they run.
-var sections []section
+var sections = []section{
+	{"tlsutil", "a dialer that always verifies, and says why it refused", tourTLS},
+	{"bio", "TLS with no socket", tourBio},
+	{"hashtable", "a map that crafted keys cannot flood", tourHashtable},
+	{"slowlog", "log only the slow calls, in tiers, with statistics", tourSlowlog},
+}
 
 func main() {
 	os.Exit(run(os.Stdout))

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sturdy-go/sturdy/slowlog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+func tourSlowlog(w io.Writer) error {
+	// Log lines go to the tour's output, indented, without timestamps.
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey, enc.CallerKey = "", ""
+	enc.ConsoleSeparator = " "
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(indent{w}), zapcore.DebugLevel)
+	l := slowlog.New(zap.New(core),
+		slowlog.Tiers(
+			slowlog.Tier{Over: 5 * time.Millisecond, Level: zapcore.InfoLevel},
+			slowlog.Tier{Over: 20 * time.Millisecond, Level: zapcore.WarnLevel},
+			slowlog.Tier{Over: 40 * time.Millisecond, Level: zapcore.ErrorLevel},
+		),
+		slowlog.Keep(16),
+	)
+	defer l.Close()
+
+	fmt.Fprintln(w, "   tiers: over 5ms logs at INFO, over 20ms at WARN, over 40ms at ERROR; below 5ms nothing")
+	sleep := func(d time.Duration) func(context.Context) error {
+		return func(ctx context.Context) error {
+			select {
+			case <-time.After(d):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		_ = l.Do(ctx, "cache.get", sleep(100*time.Microsecond))
+	}
+	_ = l.Do(ctx, "db.query", sleep(8*time.Millisecond))
+	_ = l.Do(ctx, "db.query", sleep(25*time.Millisecond))
+	_ = l.Do(ctx, "db.query", sleep(45*time.Millisecond))
+	_ = l.Do(ctx, "payment.charge", func(context.Context) error {
+		time.Sleep(6 * time.Millisecond)
+		return errors.New("card declined")
+	})
+
+	fmt.Fprintln(w, "   the ring of recent slow calls, newest first (like SLOWLOG GET):")
+	for _, e := range l.Entries() {
+		errText := ""
+		if e.Err != nil {
+			errText = "  err=" + e.Err.Error()
+		}
+		fmt.Fprintf(w, "     #%d %-15s %v%s\n", e.ID, e.Name, e.Duration.Round(100*time.Microsecond), errText)
+	}
+	fmt.Fprintln(w, "   per-name statistics:")
+	for _, s := range l.Stats() {
+		fmt.Fprintf(w, "     %-15s count=%-3d slow=%d p50=%v p99=%v max=%v\n", s.Name, s.Count, s.Slow,
+			s.P50.Round(10*time.Microsecond), s.P99.Round(10*time.Microsecond), s.Max.Round(10*time.Microsecond))
+	}
+	if n := len(l.Entries()); n != 4 {
+		return fmt.Errorf("the ring holds %d slow calls, want 4", n)
+	}
+	return nil
+}
+
+// indent prefixes each line written with the tour's margin.
+type indent struct{ w io.Writer }
+
+func (i indent) Write(p []byte) (int, error) {
+	if _, err := fmt.Fprintf(i.w, "   > %s", p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
