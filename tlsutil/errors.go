@@ -156,7 +156,7 @@ func (e *VerifyError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Detail)
 	}
-	if e.Err != nil && !strings.Contains(e.Detail, e.Err.Error()) {
+	if e.Err != nil && !detailSuffices[e.Reason] && !strings.Contains(e.Detail, e.Err.Error()) {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}
@@ -170,6 +170,12 @@ func (e *VerifyError) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// detailSuffices lists the reasons whose Detail already says all that the
+// underlying crypto/x509 error would repeat.
+var detailSuffices = map[Reason]bool{
+	Expired: true, NotYetValid: true, NameMismatch: true, MissingServerAuth: true, NameConstraints: true,
 }
 
 // Is reports whether target is e's Reason.
