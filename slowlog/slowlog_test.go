@@ -59,8 +59,8 @@ func TestTiers(t *testing.T) {
 	opt := Tiers(
 		Tier{Over: time.Second, Level: zapcore.WarnLevel},
 		Tier{Over: 100 * time.Millisecond, Level: zapcore.DebugLevel}, // replaced below
-		Tier{Over: 10 * time.Second, Level: zapcore.FatalLevel},      // lowered to Error
-		Tier{Over: -time.Second, Level: zapcore.ErrorLevel},          // dropped
+		Tier{Over: 10 * time.Second, Level: zapcore.FatalLevel},       // lowered to Error
+		Tier{Over: -time.Second, Level: zapcore.ErrorLevel},           // dropped
 		Tier{Over: 100 * time.Millisecond, Level: zapcore.InfoLevel},
 	)
 	tests := []struct {

@@ -1,0 +1,168 @@
+package slowlog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"time"
+
+	"github.com/sturdy-go/sturdy/slowlog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// stdoutLogger writes JSON lines without timestamps, so that the examples'
+// output is stable.
+func stdoutLogger() *zap.Logger {
+	enc := zapcore.NewJSONEncoder(zapcore.EncoderConfig{
+		MessageKey:     "msg",
+		LevelKey:       "level",
+		EncodeLevel:    zapcore.LowercaseLevelEncoder,
+		EncodeDuration: zapcore.StringDurationEncoder,
+	})
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(os.Stdout), zapcore.DebugLevel))
+}
+
+// fakeClock moves only when advanced, for examples that show exact
+// durations.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time          { return c.t }
+func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func Example() {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := slowlog.New(stdoutLogger(), slowlog.Threshold(10*time.Millisecond), slowlog.WithClock(clock.Now))
+
+	query := func(d time.Duration) {
+		defer l.Start("db.query").Stop()
+		clock.Advance(d) // the work
+	}
+	query(2 * time.Millisecond)       // fast: counted, not logged
+	query(12345678 * time.Nanosecond) // slow: logged and kept
+
+	st, _ := l.StatsOf("db.query")
+	fmt.Println("calls:", st.Count, "slow:", st.Slow, "max:", st.Max)
+	// Output:
+	// {"level":"info","msg":"slow call","name":"db.query","duration":"12.345678ms","seconds":"0.012345678","tier":"10ms"}
+	// calls: 2 slow: 1 max: 12.345678ms
+}
+
+// Several thresholds log at rising levels, like Elasticsearch's slow log.
+func ExampleTiers() {
+	clock := &fakeClock{}
+	l := slowlog.New(stdoutLogger(), slowlog.WithClock(clock.Now), slowlog.Tiers(
+		slowlog.Tier{Over: 100 * time.Millisecond, Level: zapcore.InfoLevel},
+		slowlog.Tier{Over: time.Second, Level: zapcore.WarnLevel},
+	))
+	for _, d := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 3 * time.Second} {
+		s := l.Start("render")
+		clock.Advance(d)
+		s.Stop()
+	}
+	// Output:
+	// {"level":"info","msg":"slow call","name":"render","duration":"200ms","seconds":"0.200000000","tier":"100ms"}
+	// {"level":"warn","msg":"slow call","name":"render","duration":"3s","seconds":"3.000000000","tier":"1s"}
+}
+
+// Entries is the ring of recent slow calls, newest first, like SLOWLOG GET.
+func ExampleLog_Entries() {
+	clock := &fakeClock{}
+	l := slowlog.New(nil, slowlog.Keep(2), slowlog.Threshold(time.Millisecond), slowlog.WithClock(clock.Now))
+	for i, name := range []string{"a", "b", "c"} {
+		s := l.Start(name)
+		clock.Advance(time.Duration(i+1) * time.Millisecond)
+		s.Stop()
+	}
+	for _, e := range l.Entries() {
+		fmt.Println(e.ID, e.Name, e.Duration)
+	}
+	// Output:
+	// 3 c 3ms
+	// 2 b 2ms
+}
+
+// Do records the function's error and whether its context expired.
+func ExampleLog_Do() {
+	clock := &fakeClock{}
+	l := slowlog.New(stdoutLogger(), slowlog.WithClock(clock.Now))
+	ctx, cancel := context.WithCancel(context.Background())
+	err := l.Do(ctx, "fetch", func(ctx context.Context) error {
+		clock.Advance(time.Second)
+		cancel() // the caller gave up
+		return errors.New("fetch: interrupted")
+	})
+	fmt.Println(err)
+	// Output:
+	// {"level":"info","msg":"slow call","name":"fetch","duration":"1s","seconds":"1.000000000","err":"fetch: interrupted","ctx":"context canceled","tier":"10ms"}
+	// fetch: interrupted
+}
+
+// Call times a function that returns a value and an error.
+func ExampleCall() {
+	l := slowlog.New(stdoutLogger(), slowlog.Threshold(time.Hour))
+	n, err := slowlog.Call(l, context.Background(), "count", func(context.Context) (int, error) {
+		return 42, nil
+	})
+	fmt.Println(n, err)
+	// Output:
+	// 42 <nil>
+}
+
+// Middleware names each request by the ServeMux pattern it matched and
+// logs method, path (without the query string), status and bytes.
+func ExampleLog_Middleware() {
+	clock := &fakeClock{}
+	l := slowlog.New(stdoutLogger(), slowlog.WithClock(clock.Now))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		clock.Advance(250 * time.Millisecond)
+		fmt.Fprint(w, "hello")
+	})
+	h := l.Middleware(mux)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/7?session=x", nil))
+	// Output:
+	// {"level":"info","msg":"slow call","name":"GET /users/{id}","duration":"250ms","seconds":"0.250000000","tier":"10ms","method":"GET","path":"/users/7","status":200,"bytes":5}
+}
+
+// Programs that log with log/slog pass their *slog.Logger to NewSlog.
+func ExampleNewSlog() {
+	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // stable output
+			}
+			return a
+		},
+	})
+	clock := &fakeClock{}
+	l := slowlog.NewSlog(slog.New(h), slowlog.WithClock(clock.Now))
+	s := l.Start("db.query")
+	clock.Advance(15 * time.Millisecond)
+	s.Stop()
+	// Output:
+	// level=INFO msg="slow call" name=db.query duration=15ms seconds=0.015000000 tier=10ms
+}
+
+// RateLimit keeps a hot slow path from flooding the log; the next line
+// written says how many were dropped.
+func ExampleRateLimit() {
+	clock := &fakeClock{}
+	l := slowlog.New(stdoutLogger(), slowlog.WithClock(clock.Now), slowlog.RateLimit(1, time.Minute))
+	for range 4 {
+		s := l.Start("hot")
+		clock.Advance(20 * time.Millisecond)
+		s.Stop()
+	}
+	clock.Advance(time.Minute)
+	s := l.Start("hot")
+	clock.Advance(20 * time.Millisecond)
+	s.Stop()
+	// Output:
+	// {"level":"info","msg":"slow call","name":"hot","duration":"20ms","seconds":"0.020000000","tier":"10ms"}
+	// {"level":"info","msg":"slow call","name":"hot","duration":"20ms","seconds":"0.020000000","tier":"10ms","suppressed":3}
+}

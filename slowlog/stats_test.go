@@ -1,0 +1,93 @@
+package slowlog
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestBucketBounds(t *testing.T) {
+	t.Parallel()
+	if got := bucketOf(math.MaxInt64); got != nBuckets-1 {
+		t.Fatalf("bucketOf(MaxInt64) = %d, want the last bucket %d", got, nBuckets-1)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	check := func(v uint64) {
+		i := bucketOf(v)
+		mid := bucketMid(i)
+		if err := math.Abs(float64(mid)-float64(v)) / math.Max(float64(v), 1); err > MaxRelativeError {
+			t.Fatalf("value %d in bucket %d reported as %d: relative error %v > %v", v, i, mid, err, MaxRelativeError)
+		}
+		if i > 0 && bucketOf(v-1) > i {
+			t.Fatalf("bucketOf not monotonic at %d", v)
+		}
+	}
+	for v := range uint64(5000) {
+		check(v)
+	}
+	for range 100000 {
+		check(r.Uint64N(math.MaxInt64) >> r.UintN(63))
+	}
+	for e := range 63 {
+		check(1 << e)
+		check(1<<e - 1)
+	}
+}
+
+// TestPercentiles checks the histogram's quantiles against an exact sort
+// of the same durations, within MaxRelativeError.
+func TestPercentiles(t *testing.T) {
+	t.Parallel()
+	dists := map[string]func(r *rand.Rand) time.Duration{
+		"log-uniform 1ns..10s": func(r *rand.Rand) time.Duration {
+			return time.Duration(math.Exp(r.Float64() * math.Log(10e9)))
+		},
+		"normal around 5ms": func(r *rand.Rand) time.Duration {
+			return time.Duration(max(0, 5e6+r.NormFloat64()*1e6))
+		},
+		"few distinct": func(r *rand.Rand) time.Duration {
+			return []time.Duration{3, time.Millisecond, time.Second}[r.IntN(3)]
+		},
+		"one value": func(r *rand.Rand) time.Duration { return 777 * time.Microsecond },
+	}
+	for name, dist := range dists {
+		for _, n := range []int{1, 2, 99, 100, 101, 5000} {
+			l, c, _ := newTest(t, Threshold(time.Second))
+			r := rand.New(rand.NewPCG(uint64(n), 7))
+			ds := make([]time.Duration, n)
+			var slow uint64
+			for i := range ds {
+				ds[i] = dist(r)
+				if ds[i] >= time.Second {
+					slow++
+				}
+				timed(l, c, "q", ds[i])
+			}
+			slices.Sort(ds)
+			st, _ := l.StatsOf("q")
+			if st.Count != uint64(n) || st.Slow != slow || st.Max != ds[n-1] {
+				t.Fatalf("%s n=%d: count %d slow %d max %v, want %d %d %v", name, n, st.Count, st.Slow, st.Max, n, slow, ds[n-1])
+			}
+			for _, q := range []struct {
+				p   int
+				got time.Duration
+			}{{50, st.P50}, {90, st.P90}, {99, st.P99}} {
+				rank := (n*q.p + 99) / 100 // nearest rank: ceil(n*p/100)
+				exact := ds[max(rank, 1)-1]
+				if err := math.Abs(float64(q.got-exact)) / math.Max(float64(exact), 1); err > MaxRelativeError {
+					t.Errorf("%s n=%d: p%d = %v, exact %v: relative error %.4f > %.4f", name, n, q.p, q.got, exact, err, MaxRelativeError)
+				}
+			}
+		}
+	}
+}
+
+func TestStatsEmpty(t *testing.T) {
+	t.Parallel()
+	var s stats
+	if got := s.snapshot(); got != (Stats{}) {
+		t.Fatalf("empty stats = %+v", got)
+	}
+}
