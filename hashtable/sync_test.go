@@ -1,0 +1,217 @@
+package hashtable
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestSyncModel(t *testing.T) {
+	t.Parallel()
+	s := NewSync[string, int](WithShards(4))
+	model := map[string]int{}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for step := range 40000 {
+		k := fmt.Sprint(rng.IntN(3000))
+		switch op := rng.IntN(100); {
+		case op < 35:
+			s.Put(k, step)
+			model[k] = step
+		case op < 45:
+			got, loaded := s.LoadOrStore(k, step)
+			want, ok := model[k]
+			if !ok {
+				want = step
+				model[k] = step
+			}
+			if loaded != ok || got != want {
+				t.Fatalf("LoadOrStore(%q) = %d, %v; want %d, %v", k, got, loaded, want, ok)
+			}
+		case op < 70:
+			got, ok := s.Get(k)
+			want, wok := model[k]
+			if ok != wok || got != want {
+				t.Fatalf("Get(%q) = %d, %v; want %d, %v", k, got, ok, want, wok)
+			}
+			if got2, ok2 := s.GetBytes([]byte(k)); got2 != got || ok2 != ok {
+				t.Fatalf("GetBytes(%q) disagrees with Get", k)
+			}
+		case op < 95:
+			_, wok := model[k]
+			if s.Delete(k) != wok {
+				t.Fatalf("Delete(%q) disagrees", k)
+			}
+			delete(model, k)
+		case op < 96:
+			s.Clear()
+			clear(model)
+		case op < 97:
+			s.Compact()
+		default:
+			if got := maps.Collect(s.All()); !maps.Equal(got, model) {
+				t.Fatalf("All gave %d entries, want %d", len(got), len(model))
+			}
+		}
+		if step%1000 == 0 {
+			if s.Len() != len(model) {
+				t.Fatalf("Len %d, want %d", s.Len(), len(model))
+			}
+			for i := range s.shards {
+				checkInvariants(t, &s.shards[i].m)
+			}
+		}
+	}
+	if st := s.Stats(); st.Len != len(model) || st.Reseeds != 0 {
+		t.Fatalf("Stats %+v, want Len %d and no re-seeds", st, len(model))
+	}
+}
+
+func TestSyncConcurrent(t *testing.T) {
+	t.Parallel()
+	s := NewSync[int, int]()
+	const workers, perWorker = 4, 3000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			base := w * perWorker
+			for i := range perWorker {
+				s.Put(base+i, i)
+				if v, ok := s.Get(base + i); !ok || v != i {
+					t.Errorf("worker %d: Get(%d) = %d, %v", w, base+i, v, ok)
+					return
+				}
+				s.Get((base + i*7) % (workers * perWorker)) // others' keys
+				if i%3 == 0 {
+					s.Delete(base + i)
+				}
+				if i%100 == 0 {
+					s.Range(func(int, int) bool { return i%2 == 0 })
+					s.Len()
+				}
+				if v, loaded := s.LoadOrStore(-1, w); loaded && (v < 0 || v >= workers) {
+					t.Errorf("LoadOrStore gave %d", v)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	want := 1 // the shared key -1
+	for w := range workers {
+		for i := range perWorker {
+			_, ok := s.Get(w*perWorker + i)
+			if ok != (i%3 != 0) {
+				t.Fatalf("key %d present %v", w*perWorker+i, ok)
+			}
+			if ok {
+				want++
+			}
+		}
+	}
+	if s.Len() != want {
+		t.Fatalf("Len %d, want %d", s.Len(), want)
+	}
+}
+
+// TestSyncReseed attacks one shard with keys crafted for the seed read
+// from inside the map, while readers run: the map re-seeds, moves every
+// entry to its new shard, and no reader ever misses a key.
+func TestSyncReseed(t *testing.T) {
+	t.Parallel()
+	s := NewSync[int, int](WithShards(16), WithCapacity(16*4000))
+	sd := s.seed.Load()
+	for i := range 2000 {
+		s.Put(-1-i, i) // bystanders that readers check
+	}
+	// Same shard (top 4 bits), same table in it (the next 3 bits) and
+	// same home group (bits 7..13).
+	var keys []int
+	for x := 0; len(keys) < 300; x++ {
+		h := HashUint64(sd.k0, sd.k1, uint64(x))
+		if h>>57 == 0 && (h>>7)&(maxTableGroups-1) == 0 {
+			keys = append(keys, x)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := -1 - (i*7+r)%2000
+				if v, ok := s.Get(k); !ok || v != -1-k {
+					t.Errorf("reader lost %d during re-seed: %d, %v", k, v, ok)
+					return
+				}
+			}
+		}()
+	}
+	for i, k := range keys {
+		s.Put(k, i)
+	}
+	close(stop)
+	wg.Wait()
+	st := s.Stats()
+	t.Logf("after the attack: %+v", st)
+	if st.Reseeds == 0 || s.seed.Load() == sd {
+		t.Fatal("no re-seed under crafted keys")
+	}
+	if st.Len != 2300 {
+		t.Fatalf("Len %d after re-seed", st.Len)
+	}
+	for i, k := range keys {
+		if v, ok := s.Get(k); !ok || v != i {
+			t.Fatalf("lost crafted key %d", k)
+		}
+	}
+	for i := range s.shards {
+		checkInvariants(t, &s.shards[i].m)
+	}
+}
+
+func TestSyncFixedSeedAndOptions(t *testing.T) {
+	t.Parallel()
+	s := NewSync[uint32, string](WithSeed(5, 6), WithShards(3), nil)
+	if len(s.shards) != 4 {
+		t.Fatalf("%d shards for WithShards(3)", len(s.shards))
+	}
+	s.Put(1, "one")
+	s.Clear()
+	s.Compact()
+	if sd := s.seed.Load(); sd.k0 != 5 || sd.k1 != 6 {
+		t.Fatal("fixed seed changed")
+	}
+	if _, ok := s.GetBytes([]byte("x")); ok {
+		t.Fatal("GetBytes on integer keys found something")
+	}
+	type point struct{ x, y int }
+	p := NewSyncFunc[point, int](nil)
+	p.Put(point{1, 2}, 3)
+	if v, ok := p.Get(point{1, 2}); !ok || v != 3 {
+		t.Fatal("NewSyncFunc(nil) map lost its entry")
+	}
+	// Range stops when told to.
+	for i := range 100 {
+		p.Put(point{i, i}, i)
+	}
+	n := 0
+	p.Range(func(point, int) bool { n++; return n < 10 })
+	if n != 10 {
+		t.Fatalf("Range went on for %d calls", n)
+	}
+}
