@@ -115,4 +115,3 @@ func readLine(r io.Reader) (string, error) {
 	}
 	return string(line), nil
 }
-

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -193,11 +194,19 @@ func (s *Stream) fill() error {
 	switch {
 	case err == io.EOF:
 		s.c.CloseIncoming()
+	case isTimeout(err):
+		// A deadline passed: the caller may set a new one and read again.
+		return fmt.Errorf("bio: reading from the transport: %w", err)
 	case err != nil:
 		s.rerr = fmt.Errorf("bio: reading from the transport: %w", err)
 		return s.rerr
 	}
 	return nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // LocalAddr returns the transport's local address if it has one, else the
