@@ -77,7 +77,7 @@ func (p Profile) Client(v *Verifier) *tls.Config {
 	}
 	cfg := p.base()
 	cfg.InsecureSkipVerify = true
-	cfg.VerifyConnection = v.VerifyConnection
+	cfg.VerifyConnection = v.hook()
 	cfg.ClientSessionCache = clientSessions
 	return cfg
 }

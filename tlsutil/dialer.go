@@ -28,15 +28,18 @@ type Dialer struct {
 
 	// Config is the base configuration, cloned for each connection. nil
 	// means Intermediate.Client's settings. Whatever it says, the
-	// connection is verified by the Verifier: InsecureSkipVerify is set on
-	// the clone only so that the Verifier alone decides, and Config's own
-	// VerifyConnection, if any, runs after the Verifier accepted the peer.
-	// A Config with InsecureSkipVerify and no Verifier is refused with
-	// ErrInsecureConfig.
+	// connection is verified by a Verifier: InsecureSkipVerify is set on
+	// the clone only so that the Verifier alone decides. A config made by
+	// ClientConfig or Profile.Client carries its Verifier, which is used
+	// when Dialer.Verifier is nil (and replaced when it is not). Any other
+	// VerifyConnection in Config runs after the Verifier accepted the
+	// peer. A Config with InsecureSkipVerify and no Verifier is refused
+	// with ErrInsecureConfig.
 	Config *tls.Config
 
-	// Verifier checks the peer. nil means a Verifier with Config.RootCAs
-	// as Roots and Config.Time as Now.
+	// Verifier checks the peer. nil means the Verifier of a config from
+	// Profile.Client, else a Verifier with Config.RootCAs as Roots and
+	// Config.Time as Now.
 	Verifier *Verifier
 }
 
@@ -110,6 +113,15 @@ func (d *Dialer) config(addr string) (*tls.Config, error) {
 		cfg.ClientSessionCache = clientSessions
 	}
 	v := d.Verifier
+	own := cfg.VerifyConnection
+	if cv := verifierOf(own); cv != nil {
+		// A config from Profile.Client: its Verifier is the Dialer's
+		// unless the Dialer has one, and runs once, with the dialed name.
+		own = nil
+		if v == nil {
+			v = cv
+		}
+	}
 	if v == nil {
 		if cfg.InsecureSkipVerify {
 			return nil, ErrInsecureConfig
@@ -123,7 +135,7 @@ func (d *Dialer) config(addr string) (*tls.Config, error) {
 		}
 	}
 	verify := v.verifyFor(cfg.ServerName)
-	if own := cfg.VerifyConnection; own != nil {
+	if own != nil {
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			if err := verify(cs); err != nil {
 				return err
