@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sturdy-go/sturdy/internal/testpki"
+)
+
+const serverEnv = "STURDY_UPGRADE_EXAMPLE_SERVER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(serverEnv) == "1" {
+		main() // the server under test, and every generation it upgrades to
+	}
+	// Upgraded generations are orphaned when their parent exits; as a
+	// subreaper this test inherits and reaps them.
+	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, 36 /* PR_SET_CHILD_SUBREAPER */, 1, 0)
+	os.Exit(m.Run())
+}
+
+// writeLeaf issues a leaf for 127.0.0.1 and installs it as the server's
+// certificate files.
+func writeLeaf(t *testing.T, ca *testpki.CA, dir string) *testpki.Cert {
+	t.Helper()
+	leaf := ca.Leaf(t, testpki.IPs(net.IPv4(127, 0, 0, 1)))
+	tmp := t.TempDir()
+	certFile, keyFile := leaf.WritePEM(t, tmp)
+	for _, mv := range [][2]string{{keyFile, "key.pem"}, {certFile, "cert.pem"}} {
+		if err := os.Rename(mv[0], filepath.Join(dir, mv[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return leaf
+}
+
+// lines collects the server's output and lets the test wait for a line.
+type lines struct {
+	ch  chan string
+	all strings.Builder
+}
+
+func (l *lines) wait(t *testing.T, re *regexp.Regexp, d time.Duration) []string {
+	t.Helper()
+	return l.waitAll(t, d, re)[0]
+}
+
+// waitAll waits until every pattern has matched a line, in any order: the
+// lines of two generations interleave as they please. It returns each
+// pattern's submatches.
+func (l *lines) waitAll(t *testing.T, d time.Duration, res ...*regexp.Regexp) [][]string {
+	t.Helper()
+	found := make([][]string, len(res))
+	left := len(res)
+	deadline := time.After(d)
+	for left > 0 {
+		select {
+		case line, ok := <-l.ch:
+			if !ok {
+				t.Fatalf("server output ended before %v:\n%s", res, l.all.String())
+			}
+			l.all.WriteString(line + "\n")
+			for i, re := range res {
+				if found[i] == nil {
+					if m := re.FindStringSubmatch(line); m != nil {
+						found[i] = m
+						left--
+						break
+					}
+				}
+			}
+		case <-deadline:
+			t.Fatalf("not all of %v within %v:\n%s", res, d, l.all.String())
+		}
+	}
+	return found
+}
+
+func TestZeroDowntimeUpgrades(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several server processes")
+	}
+	dir := t.TempDir()
+	ca := testpki.NewRoot(t)
+	writeLeaf(t, ca, dir)
+
+	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-certdir", dir, "-slow", "20ms")
+	cmd.Env = append(os.Environ(), serverEnv+"=1")
+	cmd.Stderr = io.Discard // zap's JSON lines for slow requests
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := &lines{ch: make(chan string, 256)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			out.ch <- sc.Text()
+		}
+		close(out.ch)
+	}()
+	pids := []int{cmd.Process.Pid}
+	defer func() {
+		// Whatever happened, no generation outlives the test.
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		_ = cmd.Wait()
+		for _, pid := range pids[1:] {
+			var ws syscall.WaitStatus
+			_, _ = syscall.Wait4(pid, &ws, 0, nil)
+		}
+	}()
+
+	m := out.wait(t, regexp.MustCompile(`^pid (\d+): serving https://(\S+)$`), 30*time.Second)
+	addr := m[2]
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, MaxIdleConnsPerHost: 8}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 20 * time.Second}
+	base := "https://" + addr
+
+	// Clients hammer the server for the whole test.
+	var ok, failed atomic.Int64
+	var mu sync.Mutex
+	var firstErr error
+	seen := map[string]bool{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(base + "/")
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err == nil && resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %s", resp.Status)
+					}
+				}
+				if err != nil {
+					failed.Add(1)
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				ok.Add(1)
+				mu.Lock()
+				seen[resp.Header.Get("X-Pid")] = true
+				mu.Unlock()
+			}
+		}()
+	}
+
+	serving := regexp.MustCompile(`^pid (\d+): serving https://`)
+	for i := 0; i < 3; i++ {
+		old := pids[len(pids)-1]
+		time.Sleep(200 * time.Millisecond) // let requests reach this generation
+		if err := syscall.Kill(old, syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		m := out.waitAll(t, 30*time.Second, serving, regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting$`, old)))
+		pid, _ := strconv.Atoi(m[0][1])
+		if pid == old {
+			t.Fatalf("upgrade %d: the same pid %d announced serving again", i+1, pid)
+		}
+		pids = append(pids, pid)
+	}
+	current := pids[len(pids)-1]
+
+	// A new certificate on disk, announced through the observer.
+	newLeaf := writeLeaf(t, ca, dir)
+	if err := syscall.Kill(current, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	out.wait(t, regexp.MustCompile(fmt.Sprintf(`^pid %d: serving certificate %s `, current, newLeaf.Cert.SerialNumber)), 10*time.Second)
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := conn.ConnectionState().PeerCertificates[0].SerialNumber; got.Cmp(newLeaf.Cert.SerialNumber) != 0 {
+		t.Errorf("after the reload the server presents serial %v, want %v", got, newLeaf.Cert.SerialNumber)
+	}
+	conn.Close()
+
+	// A slow request shows up in /debug/slowlog.
+	if resp, err := client.Get(base + "/slow"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, err := client.Get(base + "/debug/slowlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var debug map[string]json.RawMessage
+	err = json.NewDecoder(resp.Body).Decode(&debug)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("/debug/slowlog is not JSON: %v", err)
+	}
+	if raw := fmt.Sprint(string(debug["entries"])); !strings.Contains(raw, "/slow") {
+		t.Errorf("/debug/slowlog entries lack the slow request: %s", raw)
+	}
+
+	close(stop)
+	wg.Wait()
+	t.Logf("%d requests served across pids %v, %d failed", ok.Load(), pids, failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d requests failed during upgrades; first: %v", failed.Load(), firstErr)
+	}
+	if ok.Load() < 100 {
+		t.Errorf("only %d requests succeeded", ok.Load())
+	}
+	mu.Lock()
+	generations := len(seen)
+	mu.Unlock()
+	if generations < 3 {
+		t.Errorf("requests reached %d generations, want at least 3 of %d", generations, len(pids))
+	}
+
+	if err := syscall.Kill(current, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	out.wait(t, regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting$`, current)), 30*time.Second)
+}
+
+func TestBadFlag(t *testing.T) {
+	var out strings.Builder
+	if code := run(&out, []string{"-nope"}); code != 2 {
+		t.Fatalf("run(-nope) = %d, want 2", code)
+	}
+}
