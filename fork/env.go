@@ -1,0 +1,175 @@
+package fork
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The environment that carries inherited files from parent to child.
+const (
+	// EnvListenPID, EnvListenFDs and EnvListenFDNames are systemd's socket
+	// activation protocol (sd_listen_fds(3)): the files are descriptors
+	// 3, 4, ... 3+LISTEN_FDS-1, named by the colon-separated LISTEN_FDNAMES,
+	// and meant for the process whose pid is LISTEN_PID.
+	EnvListenPID     = "LISTEN_PID"
+	EnvListenFDs     = "LISTEN_FDS"
+	EnvListenFDNames = "LISTEN_FDNAMES"
+	// EnvMarker is this package's stand-in for LISTEN_PID, which a Go
+	// parent cannot set to the child's pid before exec. It holds a version,
+	// the parent's pid and the identity (device and inode) of every passed
+	// file; Init adopts the files only if the descriptors it finds are
+	// those very files.
+	EnvMarker = "STURDY_FORK"
+)
+
+// firstFD is SD_LISTEN_FDS_START: the first inherited descriptor.
+const firstFD = 3
+
+// maxFiles bounds LISTEN_FDS; no real process passes more.
+const maxFiles = 1 << 16
+
+// maxNameLen is systemd's FDNAME_MAX.
+const maxNameLen = 255
+
+const markerVersion = "1"
+
+// fileID is the identity of an open file: st_dev and st_ino.
+type fileID struct{ dev, ino uint64 }
+
+// validName reports why name cannot travel in LISTEN_FDNAMES, or nil.
+func validName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty", ErrBadName)
+	}
+	if len(name) > maxNameLen {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrBadName, len(name), maxNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e || c == ':' {
+			return fmt.Errorf("%w: %q has byte %#x at %d (printable ASCII except ':')", ErrBadName, name, c, i)
+		}
+	}
+	return nil
+}
+
+// parseListen interprets LISTEN_FDS and LISTEN_FDNAMES. Without
+// LISTEN_FDNAMES every file is called "unknown", as sd_listen_fds_with_names
+// does.
+func parseListen(fds, names string, namesSet bool) ([]string, error) {
+	n, err := strconv.Atoi(fds)
+	if err != nil || n < 0 || n > maxFiles || (fds != "0" && fds[0] == '0') {
+		return nil, fmt.Errorf("%w: %s=%q is not a count of files", ErrBadEnv, EnvListenFDs, fds)
+	}
+	out := make([]string, n)
+	if !namesSet {
+		for i := range out {
+			out[i] = "unknown"
+		}
+		return out, nil
+	}
+	if n == 0 {
+		if names != "" {
+			return nil, fmt.Errorf("%w: %s names files but %s=0", ErrBadEnv, EnvListenFDNames, EnvListenFDs)
+		}
+		return out, nil
+	}
+	if c := strings.Count(names, ":") + 1; c != n {
+		return nil, fmt.Errorf("%w: %s has %d names for %s=%d", ErrBadEnv, EnvListenFDNames, c, EnvListenFDs, n)
+	}
+	for i := range out {
+		name, rest, _ := strings.Cut(names, ":")
+		if err := validName(name); err != nil {
+			return nil, fmt.Errorf("%w: %s: name %d: %w", ErrBadEnv, EnvListenFDNames, i, err)
+		}
+		out[i] = name
+		names = rest
+	}
+	return out, nil
+}
+
+// parsePID parses LISTEN_PID.
+func parsePID(s string) (int, error) {
+	pid, err := strconv.Atoi(s)
+	if err != nil || pid <= 0 || s[0] == '+' {
+		return 0, fmt.Errorf("%w: %s=%q is not a pid", ErrBadEnv, EnvListenPID, s)
+	}
+	return pid, nil
+}
+
+// formatMarker builds the value of EnvMarker: "1 <ppid> <dev>.<ino> ...".
+func formatMarker(ppid int, ids []fileID) string {
+	var b strings.Builder
+	b.WriteString(markerVersion)
+	b.WriteByte(' ')
+	b.WriteString(strconv.Itoa(ppid))
+	for _, id := range ids {
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatUint(id.dev, 16))
+		b.WriteByte('.')
+		b.WriteString(strconv.FormatUint(id.ino, 16))
+	}
+	return b.String()
+}
+
+// parseMarker is the inverse of formatMarker.
+func parseMarker(s string) (ppid int, ids []fileID, err error) {
+	bad := func(why string) (int, []fileID, error) {
+		return 0, nil, fmt.Errorf("%w: %s=%q: %s", ErrBadEnv, EnvMarker, s, why)
+	}
+	f := strings.Split(s, " ")
+	if len(f) < 2 || f[0] != markerVersion {
+		return bad("unknown version")
+	}
+	if len(f)-2 > maxFiles {
+		return bad("too many files")
+	}
+	ppid, err = strconv.Atoi(f[1])
+	if err != nil || ppid <= 0 || f[1][0] == '+' {
+		return bad("bad parent pid")
+	}
+	ids = make([]fileID, 0, len(f)-2)
+	for _, w := range f[2:] {
+		d, i, ok := strings.Cut(w, ".")
+		dev, err1 := strconv.ParseUint(d, 16, 64)
+		ino, err2 := strconv.ParseUint(i, 16, 64)
+		if !ok || err1 != nil || err2 != nil || strings.HasPrefix(d, "+") || strings.HasPrefix(i, "+") {
+			return bad("bad file identity")
+		}
+		ids = append(ids, fileID{dev, ino})
+	}
+	return ppid, ids, nil
+}
+
+// keyFor names an Upgrader's listener, packet conn or file so that the name
+// survives LISTEN_FDNAMES: kind/network/address with every byte outside
+// printable ASCII, and ':', '%', '/' and ' ', written as %XX.
+func keyFor(kind, network, addr string) (string, error) {
+	var b strings.Builder
+	b.WriteString(kind)
+	b.WriteByte('/')
+	if network != "" {
+		escape(&b, network)
+		b.WriteByte('/')
+	}
+	escape(&b, addr)
+	k := b.String()
+	if err := validName(k); err != nil {
+		return "", err
+	}
+	return k, nil
+}
+
+func escape(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 0x20 || c > 0x7e || c == ':' || c == '%' || c == '/' {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+}

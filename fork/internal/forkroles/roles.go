@@ -1,0 +1,373 @@
+// Package forkroles holds the child programs of the fork package's tests,
+// benchmarks and examples. The test binary runs them from TestMain, and
+// internal/forkhelper, a small uninstrumented program that starts in a
+// millisecond or two, runs them for the stress tests. Run selects one by
+// name; the environment variables below configure it.
+package forkroles
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sturdy-go/sturdy/fork"
+)
+
+// Environment variables of the roles.
+const (
+	EnvRole    = "FORKHELPER_ROLE"    // the role to run
+	EnvMode    = "FORKHELPER_MODE"    // a variant of the role
+	EnvOut     = "FORKHELPER_OUT"     // where the role writes its report
+	EnvAddr    = "FORKHELPER_ADDR"    // the address to Listen on
+	EnvPIDFile = "FORKHELPER_PIDFILE" // UpgradeOptions.PIDFile
+	EnvGen     = "FORKHELPER_GEN"     // chain: this generation
+	EnvGens    = "FORKHELPER_GENS"    // chain: how many generations
+)
+
+// Run runs role and exits the process: status 0 on success, 3 on a
+// failure (reported on standard error).
+func Run(role string) {
+	switch role {
+	case "chain":
+		chain()
+	case "ready":
+		ready()
+	case "upgrade":
+		upgrade()
+	case "server":
+		server()
+	case "hooks":
+		hooks()
+	case "inherit":
+		inherit()
+	default:
+		die("unknown role %q", role)
+	}
+	os.Exit(0)
+}
+
+func die(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "forkroles %d: %s\n", os.Getpid(), fmt.Sprintf(format, args...))
+	os.Exit(3)
+}
+
+// out writes the report atomically to $FORKHELPER_OUT, if set.
+func out(format string, args ...any) {
+	path := os.Getenv(EnvOut)
+	if path == "" {
+		return
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(fmt.Sprintf(format, args...)), 0o644); err != nil {
+		die("report: %v", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		die("report: %v", err)
+	}
+}
+
+// OpenFDs lists this process's descriptors as "fd=target" sorted by number.
+// A target names the open object, with its inode for sockets, pipes and
+// anonymous inodes, so equal lists mean the very same open files.
+func OpenFDs() (string, error) {
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return "", err
+	}
+	names, err := d.Readdirnames(-1)
+	self := strconv.Itoa(int(d.Fd()))
+	d.Close()
+	if err != nil {
+		return "", err
+	}
+	type ent struct {
+		fd     int
+		target string
+	}
+	var list []ent
+	for _, n := range names {
+		fd, err := strconv.Atoi(n)
+		if err != nil || n == self {
+			continue
+		}
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", n))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		list = append(list, ent{fd, target})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].fd < list[j].fd })
+	s := make([]string, len(list))
+	for i, e := range list {
+		s[i] = strconv.Itoa(e.fd) + "=" + e.target
+	}
+	return strings.Join(s, " "), nil
+}
+
+// chain is one generation of TestChain: adopt, note the descriptors, use
+// the listener, open two descriptors without close-on-exec, start the next
+// generation and exit without waiting for it.
+func chain() {
+	if err := fork.Init(); err != nil {
+		die("init: %v", err)
+	}
+	fds, err := OpenFDs()
+	if err != nil {
+		die("%v", err)
+	}
+	gen, _ := strconv.Atoi(os.Getenv(EnvGen))
+	total, _ := strconv.Atoi(os.Getenv(EnvGens))
+	files := fork.Inherited()
+	if !fork.IsChild() || len(files) != 2 || files[0].Name != "listener" || files[1].Name != "report" {
+		die("generation %d inherited %v (child %v)", gen, files, fork.IsChild())
+	}
+	if err := ping(files[0].File, byte(gen)); err != nil {
+		die("generation %d: listener: %v", gen, err)
+	}
+	// As cgo or a raw system call would: no O_CLOEXEC, and a plain dup.
+	if _, err := syscall.Open("/proc/version", syscall.O_RDONLY, 0); err != nil {
+		die("open: %v", err)
+	}
+	if _, err := syscall.Dup(int(files[0].File.Fd())); err != nil {
+		die("dup: %v", err)
+	}
+	line := fmt.Sprintf("%d %d %s\n", gen, os.Getpid(), fds)
+	if _, err := files[1].File.WriteString(line); err != nil {
+		die("report: %v", err)
+	}
+	if gen+1 < total {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), EnvGen+"="+strconv.Itoa(gen+1))
+		cmd.Stderr = os.Stderr
+		if err := fork.Start(cmd, files...); err != nil {
+			die("generation %d: start: %v", gen, err)
+		}
+	}
+}
+
+// ping accepts one connection of its own on the listener f and echoes a
+// byte through it.
+func ping(f *os.File, b byte) error {
+	l, err := net.FileListener(f)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	c, err := net.Dial(l.Addr().Network(), l.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s, err := l.Accept()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := c.Write([]byte{b}); err != nil {
+		return err
+	}
+	var got [1]byte
+	if _, err := io.ReadFull(s, got[:]); err != nil {
+		return err
+	}
+	if got[0] != b {
+		return fmt.Errorf("echo %d, got %d", b, got[0])
+	}
+	return nil
+}
+
+// ready is the smallest upgrade child: adopt the listener, Ready, exit.
+func ready() {
+	if err := fork.Init(); err != nil {
+		die("init: %v", err)
+	}
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
+	if err != nil {
+		die("%v", err)
+	}
+	defer u.Stop()
+	l, err := u.Listen("tcp", os.Getenv(EnvAddr))
+	if err != nil {
+		die("%v", err)
+	}
+	defer l.Close()
+	if err := u.Ready(); err != nil {
+		die("%v", err)
+	}
+}
+
+// upgrade is the new process of the Upgrade tests. It listens, serves an
+// echo, reports what it got, then per $FORKHELPER_MODE: "exit" exits with
+// status 3 before anything; "hang" never calls Ready; "slow" waits 300ms
+// before Ready; "crash" panics right after Ready; otherwise it calls Ready
+// and exits when its parent has.
+func upgrade() {
+	mode := os.Getenv(EnvMode)
+	if err := fork.Init(); err != nil {
+		die("init: %v", err)
+	}
+	if mode == "exit" {
+		os.Exit(3)
+	}
+	names := make([]string, 0, 4)
+	for _, nf := range fork.Inherited() {
+		names = append(names, nf.Name)
+	}
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{PIDFile: os.Getenv(EnvPIDFile)})
+	if err != nil {
+		die("%v", err)
+	}
+	l, err := u.Listen("tcp", os.Getenv(EnvAddr))
+	if err != nil {
+		die("%v", err)
+	}
+	go echo(l)
+	fds, err := OpenFDs()
+	if err != nil {
+		die("%v", err)
+	}
+	out("pid=%d\naddr=%s\nparent=%v\nchild=%v\nnames=%s\nfds=%s\n",
+		os.Getpid(), l.Addr(), u.HasParent(), fork.IsChild(), strings.Join(names, ","), fds)
+	switch mode {
+	case "hang":
+		time.Sleep(time.Hour)
+	case "slow":
+		time.Sleep(300 * time.Millisecond)
+	}
+	if err := u.Ready(); err != nil {
+		die("%v", err)
+	}
+	if mode == "crash" {
+		panic("crash right after Ready")
+	}
+	<-u.ParentExited()
+	u.Stop()
+	l.Close()
+}
+
+// echo serves each connection on l by copying it back.
+func echo(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			_, _ = io.Copy(c, c)
+		}()
+	}
+}
+
+// server is the HTTP server of the upgrade-under-load test: it answers
+// every request with its pid, upgrades on SIGHUP, and drains and exits
+// when its Upgrader says so (after an upgrade, or SIGTERM).
+func server() {
+	if err := fork.Init(); err != nil {
+		die("init: %v", err)
+	}
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{
+		PIDFile:      os.Getenv(EnvPIDFile),
+		ReadyTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		die("%v", err)
+	}
+	l, err := u.Listen("tcp", os.Getenv(EnvAddr))
+	if err != nil {
+		die("%v", err)
+	}
+	if !u.HasParent() {
+		out("%s", l.Addr())
+	}
+	pid := strconv.Itoa(os.Getpid())
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, pid)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM)
+	if err := u.Ready(); err != nil {
+		die("%v", err)
+	}
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGTERM {
+				u.Stop()
+				continue
+			}
+			go func() {
+				if err := u.Upgrade(); err != nil {
+					fmt.Fprintf(os.Stderr, "server %s: %v\n", pid, err)
+				}
+			}()
+			continue
+		case <-u.Exit():
+		}
+		break
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		die("shutdown: %v", err)
+	}
+	if err := <-served; err != http.ErrServerClosed {
+		die("serve: %v", err)
+	}
+	u.Stop()
+}
+
+// hooks registers three AtFork hooks and reports the order in which the
+// child hooks ran in Init.
+func hooks() {
+	var order []string
+	for i := 1; i <= 3; i++ {
+		n := strconv.Itoa(i)
+		fork.AtFork(
+			func() { order = append(order, "prepare"+n) },
+			func() { order = append(order, "parent"+n) },
+			func() { order = append(order, "child"+n) })
+	}
+	if err := fork.Init(); err != nil {
+		die("init: %v", err)
+	}
+	out("%s child=%v", strings.Join(order, ","), fork.IsChild())
+}
+
+// inherit reports what this process inherited: whether it is a child of
+// this package, the names, the descriptors and any leftover variables.
+func inherit() {
+	initErr := fork.Init()
+	names := make([]string, 0, 4)
+	for _, nf := range fork.Inherited() {
+		names = append(names, nf.Name)
+	}
+	fds, err := OpenFDs()
+	if err != nil {
+		die("%v", err)
+	}
+	var left []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "LISTEN_") || strings.HasPrefix(kv, fork.EnvMarker+"=") {
+			left = append(left, kv)
+		}
+	}
+	out("child=%v\nnames=%s\nfds=%s\nenv=%s\ninit=%v\n",
+		fork.IsChild(), strings.Join(names, ","), fds, strings.Join(left, ","), initErr)
+}
