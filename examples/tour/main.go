@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/sturdy-go/sturdy/fork"
 )
 
 // section is one chapter of the tour.
@@ -27,9 +29,19 @@ var sections = []section{
 	{"bio", "TLS with no socket", tourBio},
 	{"hashtable", "a map that crafted keys cannot flood", tourHashtable},
 	{"slowlog", "log only the slow calls, in tiers, with statistics", tourSlowlog},
+	{"observer", "observers that cannot deadlock or hurt each other", tourObserver},
+	{"fork", "a child that inherits exactly one listener", tourFork},
 }
 
 func main() {
+	// First line of main: adopt inherited files and run child hooks.
+	if err := fork.Init(); err != nil {
+		fmt.Fprintf(os.Stderr, "tour: %v\n", err)
+		os.Exit(1)
+	}
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(forkChild())
+	}
 	os.Exit(run(os.Stdout))
 }
 

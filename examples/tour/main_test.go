@@ -2,9 +2,26 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/sturdy-go/sturdy/fork"
 )
+
+// TestMain lets the test binary play the tour's child: the fork section
+// re-executes os.Executable, which under go test is this binary.
+func TestMain(m *testing.M) {
+	if err := fork.Init(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(forkChild())
+	}
+	os.Exit(m.Run())
+}
 
 func TestTour(t *testing.T) {
 	var out bytes.Buffer

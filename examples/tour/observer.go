@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sturdy-go/sturdy/observer"
+)
+
+// config is what the tour keeps in an observer.Value.
+type config struct {
+	LogLevel string
+	MaxConns int
+}
+
+func tourObserver(w io.Writer) error {
+	var mu sync.Mutex // the tour's writer is shared with async observers
+	say := func(format string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "   "+format+"\n", a...)
+	}
+
+	// A Value: subscribers get the current configuration first, then
+	// only real changes.
+	var cfg observer.Value[config]
+	cfg.Set(config{LogLevel: "info", MaxConns: 100})
+	var changes atomic.Int32
+	sub := cfg.Subscribe(func(c config) {
+		changes.Add(1)
+		say("config observer sees %+v", c)
+	})
+	cfg.Set(config{LogLevel: "info", MaxConns: 100}) // same value: nobody is told
+	cfg.Update(func(c config) config { c.MaxConns *= 2; return c })
+	sub.Unsubscribe()
+	cfg.Set(config{LogLevel: "debug"}) // after Unsubscribe: not delivered
+	if n := changes.Load(); n != 2 {
+		return fmt.Errorf("config observer ran %d times, want 2 (current value, one change)", n)
+	}
+
+	// A panicking observer harms no one: the others still get the value.
+	var events observer.Subject[string]
+	var recovered atomic.Value
+	events.Subscribe(func(e string) { say("first observer got %q", e) })
+	events.Subscribe(func(e string) { panic("observer bug on " + e) },
+		observer.OnPanic(func(r any) { recovered.Store(r) }))
+	events.Subscribe(func(e string) { say("third observer got %q, after the second one panicked", e) })
+	events.Notify("deploy finished")
+	say("the panic was isolated and reported: %v", recovered.Load())
+	events.Close()
+
+	// A ticking clock driven by a context: Notify never blocks on the
+	// slow observer, whose queue keeps only the latest tick.
+	var clock observer.Subject[time.Time]
+	var fast, slow atomic.Int32
+	clock.Subscribe(func(time.Time) { fast.Add(1) })
+	slowSub := clock.Subscribe(func(time.Time) {
+		slow.Add(1)
+		time.Sleep(20 * time.Millisecond)
+	}, observer.Async(1, observer.Latest))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	ticker := time.NewTicker(2 * time.Millisecond)
+	defer ticker.Stop()
+	ticks, worst := 0, time.Duration(0)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case now := <-ticker.C:
+			start := time.Now()
+			clock.Notify(now)
+			worst = max(worst, time.Since(start))
+			ticks++
+		}
+	}
+	clock.Close()
+	<-slowSub.Done()
+	say("clock ticked %d times in 200ms; the fast observer saw %d ticks, the slow one (20ms each, keeps the latest) %d", ticks, fast.Load(), slow.Load())
+	say("the slowest Notify took %v: a slow observer never holds up the clock", worst.Round(time.Microsecond))
+	if int(fast.Load()) != ticks || slow.Load() >= fast.Load() {
+		return fmt.Errorf("fast observer saw %d of %d ticks, slow one %d", fast.Load(), ticks, slow.Load())
+	}
+	return nil
+}
