@@ -97,7 +97,7 @@ func TestDialerOwnVerifyConnection(t *testing.T) {
 	calls := 0
 	hookErr := errors.New("hook says no")
 	d := &Dialer{
-		Config: &tls.Config{VerifyConnection: func(tls.ConnectionState) error { calls++; return hookErr }},
+		Config:   &tls.Config{VerifyConnection: func(tls.ConnectionState) error { calls++; return hookErr }},
 		Verifier: &Verifier{Roots: p.root.Pool()},
 	}
 	if _, err := d.Dial("tcp", srv.Addr); !errors.Is(err, hookErr) {

@@ -32,6 +32,9 @@ var ErrBadPin = errors.New("tlsutil: bad pin")
 // was wrong; the error matches ErrBadPin.
 func ParsePin(s string) (Pin, error) {
 	var p Pin
+	if strings.TrimSpace(s) != s {
+		return p, pinError(s, "it has leading or trailing white space")
+	}
 	if !strings.HasPrefix(s, pinPrefix) {
 		if i := strings.Index(s, "//"); i > 0 {
 			return p, pinError(s, fmt.Sprintf("hash %q is not supported, only sha256// is", s[:i]))
@@ -42,6 +45,11 @@ func ParsePin(s string) (Pin, error) {
 	if b64 == "" {
 		return p, pinError(s, "the base64 digest after sha256// is empty")
 	}
+	// The decoder skips '\r' and '\n'; a pin with them is still malformed
+	// (often a line read from a file with its newline).
+	if i := strings.IndexFunc(b64, notBase64); i >= 0 {
+		return p, pinError(s, fmt.Sprintf("the digest is not standard padded base64: character %q at offset %d", b64[i], len(pinPrefix)+i))
+	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(b64)
 	if err != nil {
 		return p, pinError(s, "the digest is not standard padded base64: "+err.Error())
@@ -51,6 +59,10 @@ func ParsePin(s string) (Pin, error) {
 	}
 	copy(p[:], raw)
 	return p, nil
+}
+
+func notBase64(r rune) bool {
+	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '+' || r == '/' || r == '=')
 }
 
 // pinError wraps ErrBadPin with the offending input (shortened) and the cause.
