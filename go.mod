@@ -3,9 +3,10 @@ module github.com/sturdy-go/sturdy
 go 1.24.0
 
 require (
-	github.com/dchest/siphash v1.2.3 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
-	go.uber.org/multierr v1.10.0 // indirect
-	go.uber.org/zap v1.28.0 // indirect
-	golang.org/x/crypto v0.48.0 // indirect
+	github.com/dchest/siphash v1.2.3
+	go.uber.org/goleak v1.3.0
+	go.uber.org/zap v1.28.0
+	golang.org/x/crypto v0.48.0
 )
+
+require go.uber.org/multierr v1.10.0 // indirect
