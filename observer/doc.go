@@ -1,0 +1,93 @@
+// Package observer is a typed subject/observer (publish/subscribe within one
+// process) that never calls observers under a lock and never lets one
+// observer hurt another.
+//
+// # The problem
+//
+// The classic Subject keeps a list of observers and calls them in a loop.
+// Done naively it has well-known faults: calling observers while holding the
+// subject's lock deadlocks as soon as an observer subscribes, unsubscribes
+// or notifies; one panicking observer stops delivery to the rest; a slow
+// observer blocks the notifier; an observer removed during a delivery may
+// still be called afterwards; a subject keeps its observers alive forever;
+// and one observer cannot easily watch several subjects.
+//
+// # The model
+//
+// A [Subject] delivers values of one type T. [Subject.Subscribe] registers a
+// func(T) and returns a [*Subscription]; [Subject.Notify] delivers a value;
+// [Subject.Close] completes the subject. The zero Subject is ready to use.
+//
+// By default delivery is synchronous: Notify calls the observers itself, on
+// its own goroutine, in subscription order. With the [Async] option an
+// observer gets a goroutine and a bounded queue of its own, and a [Policy]
+// says what to do when the queue is full: [Block] the notifier (bounded by
+// [Subject.NotifyContext]), [DropOldest], [DropNewest], or keep only the
+// [Latest] value. Each subscription counts what it dropped
+// ([Subscription.Dropped]).
+//
+// A [Value] holds a current value: its observers first receive that value,
+// then every change, and Set notifies only when the value changed. [Merge]
+// lets one observer watch several subjects and learn, with each value, which
+// one sent it. [SubscribeWeak] subscribes on behalf of an object without
+// keeping it alive.
+//
+// # Guarantees
+//
+//   - No lock is held while an observer runs. Notify iterates an immutable
+//     snapshot of the subscriptions (copy on write: Subscribe and
+//     Unsubscribe publish a new slice through an atomic pointer), so
+//     observers may Subscribe, Unsubscribe, Notify and Close freely.
+//   - A Notify from inside an observer is delivered depth first: every
+//     observer receives the inner value before the outer delivery goes on.
+//     [Value] instead delivers changes one at a time, breadth first.
+//   - No delivery starts after Unsubscribe returns, even while another
+//     goroutine is notifying: Unsubscribe waits for the Notify calls in
+//     progress to return. Called from inside an observer, where waiting could
+//     deadlock, it does not wait; the exact rule is in
+//     [Subscription.Unsubscribe].
+//   - A panicking observer is recovered and reported to its [OnPanic]
+//     handler, by default to standard error with its stack; the other
+//     observers still receive the value, and the notifier never sees the
+//     panic.
+//   - Values reach each Async observer in the order they were enqueued, one
+//     at a time. Its goroutine ends when it is unsubscribed (the queue is
+//     discarded) or when the subject is closed (the queue is delivered
+//     first); then Done closes.
+//   - After Close, Notify does nothing and Subscribe returns a subscription
+//     that has already ended.
+//   - Notify allocates nothing, and costs about one atomic load per
+//     subscriber plus two atomic operations per call.
+//
+// # Design
+//
+// The subscription list is an atomic.Pointer to a slice that is never
+// modified once published. Each subscription has a state word (active,
+// completing, ended) that Notify reads before each call. To make "no
+// delivery after Unsubscribe" exact without an atomic read-modify-write per
+// delivered value, which would triple the cost of Notify, a subject counts
+// its Notify calls in progress in one word with two phase counters, as in
+// sleepable RCU: Unsubscribe marks the subscription ended, flips the phase,
+// and waits until the Notify calls of the old phase, the only ones that can
+// have read the state before the change, have returned. Notify calls that
+// begin later see the ended state, so a steady stream of them cannot keep
+// Unsubscribe waiting.
+//
+// Waiting must never turn into a deadlock. Go has no goroutine identity, so
+// Unsubscribe, Close and a full Block queue recognize "called from inside an
+// observer" by looking for the package's delivery functions on the calling
+// goroutine's stack (runtime.Callers). This costs a few microseconds and is
+// done only when a wait would otherwise be needed. Inside an observer they
+// never wait: Unsubscribe and Close only mark the state, and a Block queue
+// grows past its buffer rather than wait for room that only the waiter could
+// make.
+//
+// A panic is recovered by one deferred function per Notify call rather than
+// one per observer: the recovering function reports the panic and Notify
+// resumes the loop after the observer that panicked.
+//
+// Async queues are ring buffers under a mutex rather than channels, because
+// the policies must inspect and replace what is queued and Close must drain
+// it; the goroutine sleeps on a one-slot channel only when its queue is
+// empty.
+package observer

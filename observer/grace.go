@@ -1,0 +1,124 @@
+package observer
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// readers counts the Notify calls in progress on one subject, so that
+// Unsubscribe and Close can wait for a grace period: until every Notify that
+// might still deliver to a subscription they just ended has returned.
+//
+// This costs one compare-and-swap and one add per Notify, whatever the number
+// of subscribers, instead of two atomic operations per delivered value; the
+// check of each subscription's state inside the loop is a plain atomic load.
+//
+// The word holds two counters and a phase bit, as in sleepable RCU: bits 0-30
+// count the readers that entered in phase 0, bits 32-62 those of phase 1, and
+// bit 63 is the phase new readers enter. A grace period flips the phase and
+// waits until the old phase's counter reaches zero; readers that enter after
+// the flip see every state change made before it, so they need no wait, and
+// a steady stream of new Notify calls cannot starve the waiter.
+type readers struct {
+	word atomic.Uint64
+
+	gp      sync.Mutex    // serializes grace periods
+	drained chan struct{} // closed by the last reader of the old phase; guarded by gp, published by the flip
+}
+
+const (
+	phaseBit  = uint64(1) << 63
+	countMask = uint64(1)<<31 - 1
+)
+
+func unit(phase uint64) uint64 { return 1 << (32 * phase) }
+
+func count(w, phase uint64) uint64 { return w >> (32 * phase) & countMask }
+
+// enter registers a reader and returns the phase it entered.
+func (r *readers) enter() uint64 {
+	for {
+		w := r.word.Load()
+		p := w >> 63
+		if r.word.CompareAndSwap(w, w+unit(p)) {
+			return p
+		}
+	}
+}
+
+// leave unregisters a reader of phase p.
+func (r *readers) leave(p uint64) {
+	w := r.word.Add(-unit(p))
+	if w>>63 != p && count(w, p) == 0 {
+		// A grace period flipped away from p and this was its last reader.
+		close(r.drained)
+	}
+}
+
+// busy reports whether any reader is registered.
+func (r *readers) busy() bool {
+	return r.word.Load()&^phaseBit != 0
+}
+
+// synchronize waits until every reader registered before the call has left.
+// The caller must have published its state change before calling.
+func (r *readers) synchronize() {
+	if !r.busy() {
+		return
+	}
+	r.gp.Lock()
+	defer r.gp.Unlock()
+	ch := make(chan struct{})
+	r.drained = ch
+	w := r.word.Add(phaseBit)
+	old := 1 - w>>63
+	if count(w, old) != 0 {
+		<-ch
+	}
+}
+
+// inObserver reports whether the calling goroutine is running an observer
+// callback of this package, that is whether one of the functions that call
+// observers is on its stack. It is the slow path of Unsubscribe, Close and a
+// full Block queue, taken only when they would otherwise have to wait.
+func inObserver() bool {
+	pcs := make([]uintptr, 64)
+	for {
+		n := runtime.Callers(2, pcs)
+		if n < len(pcs) || len(pcs) >= 1<<20 {
+			pcs = pcs[:n]
+			break
+		}
+		pcs = make([]uintptr, 2*len(pcs))
+	}
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if isCallerFrame(f.Function) {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+// funcPrefix is this package's prefix in function names, such as
+// "github.com/sturdy-go/sturdy/observer.".
+var funcPrefix = strings.TrimSuffix(ownName(), "ownName")
+
+// ownName returns the full name of this function.
+func ownName() string {
+	pc, _, _, _ := runtime.Caller(0)
+	return runtime.FuncForPC(pc).Name()
+}
+
+// isCallerFrame reports whether function name is one of the two functions
+// that call observers: deliver (synchronous) and callOne (asynchronous and
+// first values).
+func isCallerFrame(name string) bool {
+	rest, ok := strings.CutPrefix(name, funcPrefix)
+	return ok && (strings.HasPrefix(rest, "deliver[") || strings.HasPrefix(rest, "callOne["))
+}

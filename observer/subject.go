@@ -1,0 +1,310 @@
+package observer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrClosed is returned by NotifyContext on a closed subject.
+var ErrClosed = errors.New("observer: subject is closed")
+
+// Subject delivers values of type T to its observers. The zero value is an
+// open subject with no observers, ready to use. A Subject must not be copied
+// after first use.
+//
+// A Subject is safe for concurrent use: Subscribe, Notify, Close and every
+// Subscription method may be called from any goroutine, including from
+// inside its own observers. A nil *Subject behaves as a closed one.
+type Subject[T any] struct {
+	mu     sync.Mutex                  // serializes changes to subs
+	subs   atomic.Pointer[[]*entry[T]] // immutable snapshot, in subscription order
+	closed atomic.Bool                 // written under mu
+	rd     readers
+}
+
+// entry is one subscription of a Subject[T]: the observer and, for Async,
+// its queue. Entries are never copied; Notify reads them through snapshots.
+type entry[T any] struct {
+	fn      func(T)
+	q       *queue[T] // nil: synchronous
+	subj    *Subject[T]
+	onPanic func(any)
+	sub     Subscription
+}
+
+// Subscribe registers fn to receive every value notified from now on, and
+// returns the handle that ends the subscription.
+//
+// Without options, fn runs synchronously, on the goroutine that calls
+// Notify, after the observers subscribed before it. With Async, fn runs on
+// a goroutine of its own. A subscription made while a Notify is running
+// receives the values of later Notify calls, not that one's.
+//
+// On a closed subject, or with a nil fn, Subscribe returns a subscription
+// that has already ended and fn is never called.
+func (s *Subject[T]) Subscribe(fn func(T), opts ...SubscribeOption) *Subscription {
+	o := buildOptions(opts)
+	if s == nil || fn == nil {
+		return endedSubscription(o.onEnd)
+	}
+	e := s.newEntry(fn, o)
+	if !s.add(e) {
+		return endedSubscription(o.onEnd)
+	}
+	e.start()
+	return &e.sub
+}
+
+// newEntry makes an active entry that is not yet in the snapshot.
+func (s *Subject[T]) newEntry(fn func(T), o options) *entry[T] {
+	e := &entry[T]{fn: fn, subj: s, onPanic: o.onPanic}
+	e.sub.state.Store(stateActive)
+	e.sub.owner = e
+	e.sub.done = make(chan struct{})
+	e.sub.onEnd = o.onEnd
+	if o.async {
+		e.q = newQueue[T](o.buffer, o.policy)
+	}
+	return e
+}
+
+// start launches the goroutine of an Async entry.
+func (e *entry[T]) start() {
+	if e.q != nil {
+		go e.q.run(e)
+	}
+}
+
+// add appends e to the snapshot. It fails if the subject is closed or e has
+// already ended.
+func (s *Subject[T]) add(e *entry[T]) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() || e.sub.state.Load() != stateActive {
+		return false
+	}
+	var next []*entry[T]
+	if p := s.subs.Load(); p != nil {
+		// Appending in place is safe: readers of the current snapshot never
+		// look past its length, and only the newest snapshot is appended to.
+		next = append(*p, e)
+	} else {
+		next = []*entry[T]{e}
+	}
+	s.subs.Store(&next)
+	return true
+}
+
+// remove takes e out of the snapshot, if it is there.
+func (s *Subject[T]) remove(e *entry[T]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.subs.Load()
+	if p == nil {
+		return
+	}
+	old := *p
+	for i, x := range old {
+		if x != e {
+			continue
+		}
+		if len(old) == 1 {
+			s.subs.Store(nil)
+			return
+		}
+		next := make([]*entry[T], 0, len(old)-1)
+		next = append(next, old[:i]...)
+		next = append(next, old[i+1:]...)
+		s.subs.Store(&next)
+		return
+	}
+}
+
+// end implements ender; see Subscription.Unsubscribe.
+func (e *entry[T]) end(wait bool) {
+	first := e.sub.state.Swap(stateEnded) != stateEnded
+	if first {
+		e.subj.remove(e)
+	}
+	if e.q != nil {
+		if first {
+			e.q.stop()
+		}
+		if wait {
+			select {
+			case <-e.sub.done:
+			default:
+				if !inObserver() {
+					<-e.sub.done // the goroutine closes it on exit
+				}
+			}
+		}
+		return
+	}
+	if wait && e.subj.rd.busy() && !inObserver() {
+		e.subj.rd.synchronize()
+	}
+	if first {
+		e.sub.finish()
+	}
+}
+
+// Notify delivers v to every active subscription: it calls the synchronous
+// observers one after the other, in subscription order, and enqueues v for
+// the Async ones. It returns when all of that is done; it waits only for
+// synchronous observers and for room in a full Block queue.
+//
+// Notify holds no lock while observers run: it iterates an immutable
+// snapshot of the subscriptions. An observer may Subscribe, Unsubscribe,
+// Close or Notify. A Notify made from inside an observer is delivered depth
+// first: all observers receive the inner value before the outer Notify moves
+// on to the next observer, so observers after that one receive the inner
+// value before the outer one. Use Value, or Async subscriptions, where the
+// order of values matters.
+//
+// A panicking observer is recovered and reported (see OnPanic); the other
+// observers still receive v. On a closed subject Notify does nothing. Notify
+// allocates nothing.
+func (s *Subject[T]) Notify(v T) {
+	if s != nil {
+		s.notify(context.Background(), v)
+	}
+}
+
+// NotifyContext is Notify with a bound on how long a full Block queue may
+// make it wait: once ctx is done, Block subscriptions that have no room lose
+// v (it counts in their Dropped) and the delivery goes on without waiting.
+// Synchronous observers are called whatever ctx says, once the delivery has
+// started.
+//
+// If ctx is already done, nothing is delivered. NotifyContext returns an
+// error that wraps ctx's error when it delivered nothing or some
+// subscription lost v, ErrClosed on a closed subject, and nil otherwise.
+func (s *Subject[T]) NotifyContext(ctx context.Context, v T) error {
+	if s == nil || s.closed.Load() {
+		return ErrClosed
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("observer: notify: not delivered: %w", err)
+	}
+	if lost := s.notify(ctx, v); lost > 0 {
+		return fmt.Errorf("observer: notify: %d Block subscription(s) had no room before the context ended: %w", lost, ctx.Err())
+	}
+	return nil
+}
+
+// notify delivers v and returns how many Block subscriptions lost it to
+// ctx.
+func (s *Subject[T]) notify(ctx context.Context, v T) int {
+	p := s.subs.Load()
+	if p == nil {
+		return 0
+	}
+	list := *p
+	phase := s.rd.enter()
+	defer s.rd.leave(phase)
+	lost := 0
+	for i := 0; i < len(list); {
+		i = deliver(list, i, v, ctx, &lost)
+	}
+	return lost
+}
+
+// deliver hands v to list[i:]. It recovers a panicking observer, reports it
+// and returns the index after it, so that one deferred function per Notify
+// covers every observer; otherwise it returns len(list). deliver is also a
+// marker: inObserver looks for it on the stack.
+func deliver[T any](list []*entry[T], i int, v T, ctx context.Context, lost *int) (next int) {
+	defer func() {
+		if next < len(list) {
+			// recover is nil when the observer called runtime.Goexit: the
+			// goroutine is ending and the remaining observers are skipped.
+			if r := recover(); r != nil {
+				reportPanic(list[next].onPanic, r)
+				next++
+			}
+		}
+	}()
+	for next = i; next < len(list); next++ {
+		e := list[next]
+		if e.sub.state.Load() != stateActive {
+			continue
+		}
+		if e.q == nil {
+			e.fn(v)
+		} else if e.q.push(&e.sub, v, ctx) {
+			*lost++
+		}
+	}
+	return next
+}
+
+// callOne calls e's observer once, recovering a panic. It is the other
+// marker of inObserver.
+func callOne[T any](e *entry[T], v T) {
+	defer func() {
+		if r := recover(); r != nil {
+			reportPanic(e.onPanic, r)
+		}
+	}()
+	e.fn(v)
+}
+
+// Close completes the subject. Every subscription ends: synchronous ones at
+// once, Async ones after delivering the values already in their queue, then
+// their goroutines exit and Done closes. Later Notify calls do nothing and
+// later Subscribe calls return an already-ended subscription. Close is
+// idempotent.
+//
+// Like Unsubscribe, Close waits for Notify calls in progress on other
+// goroutines to return, unless it is called from inside an observer; it
+// does not wait for Async queues to drain (wait on Done for that).
+func (s *Subject[T]) Close() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.closed.Store(true)
+	p := s.subs.Swap(nil)
+	s.mu.Unlock()
+	var ended []*entry[T]
+	if p != nil {
+		for _, e := range *p {
+			if e.q != nil {
+				if e.sub.state.CompareAndSwap(stateActive, stateCompleting) {
+					e.q.complete()
+				}
+			} else if e.sub.state.CompareAndSwap(stateActive, stateEnded) {
+				ended = append(ended, e)
+			}
+		}
+	}
+	if s.rd.busy() && !inObserver() {
+		s.rd.synchronize()
+	}
+	for _, e := range ended {
+		e.sub.finish()
+	}
+}
+
+// Closed reports whether Close has been called.
+func (s *Subject[T]) Closed() bool {
+	return s == nil || s.closed.Load()
+}
+
+// Len returns the number of active subscriptions.
+func (s *Subject[T]) Len() int {
+	if s == nil {
+		return 0
+	}
+	if p := s.subs.Load(); p != nil {
+		return len(*p)
+	}
+	return 0
+}
