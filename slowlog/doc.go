@@ -51,7 +51,11 @@
 //
 // Each name has a fixed histogram of 960 buckets: exact below 16 ns, then
 // 16 buckets per power of two up to the longest time.Duration. A call adds
-// one to one bucket with an atomic add. Stats reports count, slow count,
+// one to one bucket with an atomic compare-and-swap. When that ever fails
+// because another goroutine updated the same bucket at once, the name gets
+// one histogram per P (up to 16), each call adding to a random one, so
+// that a hot name does not make every core fight for one cache line; a
+// read sums them. Stats reports count, slow count,
 // error count, the exact maximum, and P50, P90 and P99 as the midpoint of
 // the bucket holding the nearest-rank quantile, which is within
 // MaxRelativeError (1/32, about 3.1%) of the exact quantile. A histogram is
@@ -63,8 +67,7 @@
 // WithClock it reads only the monotonic clock, twice, where a bare
 // time.Now and time.Since read the clock three times; it then finds the
 // name's statistics in a copy-on-write map without locking and does one
-// atomic add. A Span is a small value. Calls of one name from many
-// goroutines at once contend on that name's histogram. A slow call costs
+// atomic update. A Span is a small value. A slow call costs
 // about what writing the same line with zap does. See bench_test.go and
 // the README for the numbers.
 //

@@ -158,14 +158,17 @@ func MaxNames(n int) Option {
 }
 
 // Watch logs, once and at Warn, every call that is still running d after
-// it started, with the stack of the goroutine that runs it; the call is
-// logged again, as usual, when it ends. A Log with a watch owns one
-// background goroutine that checks every d/2 (at least every millisecond)
-// until Close. d <= 0 (the default) watches nothing.
+// it started, with the stack of the goroutine that runs it; when the call
+// ends it is handled like any other. A Log with a watch owns one
+// background goroutine that checks every d/2 (but not more often than
+// every millisecond) until Close. A call is reported between d and 1.5d
+// after it started. d <= 0 (the default) watches nothing.
 //
-// Watching costs, on every Start, reading the calling goroutine's id from
-// its stack header and a locked map insert (about a microsecond); on
-// every Stop, a locked map delete.
+// Watching is a debugging aid with a price: every Start reads the calling
+// goroutine's id from the header of runtime.Stack, which formats the whole
+// stack (several microseconds, more for deep stacks), and registers the
+// call in a locked map; every Stop removes it. The dump of all goroutines
+// is taken only when some call is overdue.
 func Watch(d time.Duration) Option {
 	return func(c *config) { c.watch = max(d, 0) }
 }

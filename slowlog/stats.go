@@ -2,6 +2,8 @@ package slowlog
 
 import (
 	"math/bits"
+	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -28,19 +30,34 @@ const MaxRelativeError = 1.0 / (2 * subCount)
 
 // stats are the statistics of one name. The histogram, max and counters
 // are atomics: the hot path adds to one bucket and, rarely, raises max.
+//
+// A name called from many goroutines at once would make every core fight
+// for the cache line of one bucket. So the first add that loses a race
+// (its compare-and-swap fails) gives the name stripes: one histogram per
+// P, up to maxStripes, each add going to a random one. Names that never
+// see contention keep the single histogram and its 7.5 KiB.
 type stats struct {
-	name    string
-	buckets [nBuckets]atomic.Uint64
-	max     atomic.Int64
-	slow    atomic.Uint64
-	errors  atomic.Uint64
-
+	name       string
+	max        atomic.Int64
+	slow       atomic.Uint64
+	errors     atomic.Uint64
 	mu         sync.Mutex // the rate limit window below
 	winStarted bool
 	winStart   int64
 	winCount   int
 	suppressed uint64
+	_          [64]byte // keep the fields above off the buckets' lines
+
+	h       histogram
+	stripes atomic.Pointer[[]histogram] // nil until contention is seen
 }
+
+type histogram struct {
+	buckets [nBuckets]atomic.Uint64
+}
+
+// maxStripes bounds the stripes of a contended name (120 KiB).
+const maxStripes = 16
 
 func bucketOf(v uint64) int {
 	if v < subCount {
@@ -63,13 +80,32 @@ func bucketMid(i int) int64 {
 }
 
 func (s *stats) observe(d int64) {
-	s.buckets[bucketOf(uint64(d))].Add(1)
+	i := bucketOf(uint64(d))
+	if st := s.stripes.Load(); st != nil {
+		(*st)[rand.Uint32()&uint32(len(*st)-1)].buckets[i].Add(1)
+	} else {
+		b := &s.h.buckets[i]
+		if old := b.Load(); !b.CompareAndSwap(old, old+1) {
+			b.Add(1)
+			s.stripe()
+		}
+	}
 	for {
 		m := s.max.Load()
 		if d <= m || s.max.CompareAndSwap(m, d) {
 			return
 		}
 	}
+}
+
+// stripe gives s its stripes, once.
+func (s *stats) stripe() {
+	n := 1
+	for n < min(runtime.GOMAXPROCS(0), maxStripes) {
+		n *= 2
+	}
+	st := make([]histogram, n)
+	s.stripes.CompareAndSwap(nil, &st)
 }
 
 // Stats are the statistics of one name since it was first seen or since
@@ -91,9 +127,18 @@ type Stats struct {
 func (s *stats) snapshot() Stats {
 	var counts [nBuckets]uint64
 	var n uint64
-	for i := range s.buckets {
-		counts[i] = s.buckets[i].Load()
-		n += counts[i]
+	add := func(h *histogram) {
+		for i := range h.buckets {
+			c := h.buckets[i].Load()
+			counts[i] += c
+			n += c
+		}
+	}
+	add(&s.h)
+	if st := s.stripes.Load(); st != nil {
+		for i := range *st {
+			add(&(*st)[i])
+		}
 	}
 	mx := s.max.Load()
 	out := Stats{

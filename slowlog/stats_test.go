@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -89,5 +90,53 @@ func TestStatsEmpty(t *testing.T) {
 	var s stats
 	if got := s.snapshot(); got != (Stats{}) {
 		t.Fatalf("empty stats = %+v", got)
+	}
+}
+
+// TestStripes checks that a contended name's stripes are all counted.
+func TestStripes(t *testing.T) {
+	t.Parallel()
+	var s stats
+	for range 10 {
+		s.observe(int64(time.Millisecond))
+	}
+	s.stripe()
+	s.stripe() // once only
+	first := s.stripes.Load()
+	s.stripe()
+	if s.stripes.Load() != first {
+		t.Fatalf("stripe replaced the stripes")
+	}
+	for range 1000 {
+		s.observe(int64(time.Second))
+	}
+	got := s.snapshot()
+	if got.Count != 1010 || got.Max != time.Second || got.P50 < time.Second*31/32 {
+		t.Fatalf("striped snapshot %+v, want 1010 calls, median ~1s", got)
+	}
+	if n := len(*first); n&(n-1) != 0 || n > maxStripes {
+		t.Fatalf("%d stripes, want a power of two up to %d", n, maxStripes)
+	}
+}
+
+// TestContention makes goroutines race on one name until it stripes, and
+// checks that no call is lost either way.
+func TestContention(t *testing.T) {
+	t.Parallel()
+	l := New(nil, Threshold(time.Hour))
+	const workers, calls = 4, 5000
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range calls {
+				l.Start("hot").Stop()
+			}
+		}()
+	}
+	wg.Wait()
+	if st, _ := l.StatsOf("hot"); st.Count != workers*calls {
+		t.Fatalf("count %d, want %d", st.Count, workers*calls)
 	}
 }
