@@ -104,14 +104,18 @@ func clampLevel(l zapcore.Level) zapcore.Level {
 	return l
 }
 
+// MaxKeep bounds Keep: the ring is allocated whole in New.
+const MaxKeep = 1 << 20
+
 // Keep sets the size of the ring of the most recent slow entries returned
-// by Entries (default DefaultKeep). n <= 0 keeps no entries.
+// by Entries (default DefaultKeep). n <= 0 keeps no entries; n above
+// MaxKeep keeps MaxKeep.
 func Keep(n int) Option {
-	return func(c *config) { c.keep = max(n, 0) }
+	return func(c *config) { c.keep = min(max(n, 0), MaxKeep) }
 }
 
 // WithClock makes the Log read time from now instead of the system clock,
-// for tests. Durations are differences of now's results, so a clock that
+// for tests; nil means the system clock. Durations are differences of now's results, so a clock that
 // goes backwards yields zero durations, never negative ones. When
 // WithClock is not given, the Log reads only the monotonic clock on the
 // fast path.

@@ -436,3 +436,24 @@ func TestStress(t *testing.T) {
 	l2 := New(z, Threshold(0))
 	run(l2, func() { l2.Reset(); _ = l2.Stats() })
 }
+
+func TestOptionBounds(t *testing.T) {
+	t.Parallel()
+	if l := New(nil, Keep(math.MaxInt)); len(l.ring.buf) != MaxKeep {
+		t.Fatalf("Keep(MaxInt) allocated %d entries, want MaxKeep", len(l.ring.buf))
+	}
+	if l := New(nil, Keep(-3)); len(l.ring.buf) != 0 {
+		t.Fatalf("Keep(-3) allocated %d", len(l.ring.buf))
+	}
+	if l := New(nil, MaxNames(-1)); l.maxNames != 1 {
+		t.Fatalf("MaxNames(-1) = %d", l.maxNames)
+	}
+	if l := New(nil, RateLimit(0, time.Second)); l.limitN != 0 {
+		t.Fatalf("RateLimit(0, 1s) limits")
+	}
+	l := New(nil, WithClock(nil), Watch(-time.Second))
+	if l.now != nil || l.stop != nil {
+		t.Fatalf("WithClock(nil) or Watch(-1s) took effect")
+	}
+	l.Start("x").Stop()
+}
