@@ -78,7 +78,7 @@ func (q *queue[T]) waitRoom(ctx context.Context) (room, expired bool) {
 			// Waiting from inside an observer could wait on itself (its own
 			// queue) or on a cycle of observers: queue past the limit instead.
 			q.mu.Unlock()
-			overflow = inObserver()
+			overflow = inObserver(true)
 			checked = true
 		} else {
 			if q.space == nil {

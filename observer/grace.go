@@ -83,7 +83,10 @@ func (r *readers) synchronize() {
 // callback of this package, that is whether one of the functions that call
 // observers is on its stack. It is the slow path of Unsubscribe, Close and a
 // full Block queue, taken only when they would otherwise have to wait.
-func inObserver() bool {
+//
+// With skipOwn, the nearest such function is the caller's own delivery loop
+// (a Notify pushing into a queue) and does not count.
+func inObserver(skipOwn bool) bool {
 	pcs := make([]uintptr, 64)
 	for {
 		n := runtime.Callers(2, pcs)
@@ -97,7 +100,10 @@ func inObserver() bool {
 	for {
 		f, more := frames.Next()
 		if isCallerFrame(f.Function) {
-			return true
+			if !skipOwn {
+				return true
+			}
+			skipOwn = false
 		}
 		if !more {
 			return false

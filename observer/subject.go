@@ -137,14 +137,14 @@ func (e *entry[T]) end(wait bool) {
 			select {
 			case <-e.sub.done:
 			default:
-				if !inObserver() {
+				if !inObserver(false) {
 					<-e.sub.done // the goroutine closes it on exit
 				}
 			}
 		}
 		return
 	}
-	if wait && e.subj.rd.busy() && !inObserver() {
+	if wait && e.subj.rd.busy() && !inObserver(false) {
 		e.subj.rd.synchronize()
 	}
 	if first {
@@ -285,7 +285,7 @@ func (s *Subject[T]) Close() {
 			}
 		}
 	}
-	if s.rd.busy() && !inObserver() {
+	if s.rd.busy() && !inObserver(false) {
 		s.rd.synchronize()
 	}
 	for _, e := range ended {

@@ -122,8 +122,7 @@ func TestReentrancy(t *testing.T) {
 			// The outer delivery to a is on the stack of the goroutine that
 			// unsubscribes a: waiting for it would wait forever.
 			var s Subject[int]
-			var a *Subscription
-			a = s.Subscribe(func(v int) {
+			a := s.Subscribe(func(v int) {
 				if v == 1 {
 					s.Notify(2)
 				}
@@ -206,8 +205,7 @@ func TestReentrancy(t *testing.T) {
 		}},
 		{"close from inside an async observer", func(t *testing.T) {
 			var s Subject[int]
-			var sub *Subscription
-			sub = s.Subscribe(func(int) { s.Close() }, Async(4, Block))
+			sub := s.Subscribe(func(int) { s.Close() }, Async(4, Block))
 			s.Notify(1)
 			waitClosed(t, "Done", sub.Done())
 		}},
