@@ -1,0 +1,113 @@
+// Package fork starts child processes that inherit exactly the files they
+// are given, runs atfork-style hooks around them, and re-executes a server
+// for an upgrade without refusing a single connection.
+//
+// # The problem
+//
+// A program whose children start children, each parent exiting, leaks one
+// descriptor per generation when anything is inherited by accident, and
+// dies around generation 1000 with "too many open files". Go marks the
+// descriptors it opens close-on-exec, but a descriptor opened by cgo, by a
+// raw system call or by syscall.Dup is inherited by every later child. In
+// Go the everyday form of the problem is the zero-downtime upgrade: a
+// server re-executes itself, hands its listening sockets to the new
+// process, waits until that one serves, then drains and exits.
+//
+// # Exact inheritance: Start and Init
+//
+// Start(cmd, files...) starts cmd with its standard input, output and
+// error, and files as descriptors 3, 4, ..., and nothing else. Before the
+// start it marks every descriptor of the process from 3 up close-on-exec,
+// with close_range(CLOSE_RANGE_CLOEXEC) in one system call where the
+// kernel has it (Linux 5.11), otherwise by listing /proc/self/fd. It does
+// so holding syscall.ForkLock for writing. The reasoning:
+//
+//   - Which descriptors a child inherits is decided at the fork: those
+//     without FD_CLOEXEC that exist at that moment. Go's fork/exec marks
+//     the files it is told to pass inheritable in the child itself.
+//   - Go cannot run code of ours between fork and exec (see AtFork), so
+//     the marking has to happen in the parent, before the fork. The flag
+//     is sticky and harmless to set: in this package's model an
+//     inheritable descriptor is a leak, and a file meant for a child is
+//     passed explicitly.
+//   - Marking must not race with a goroutine that is creating a
+//     descriptor and has not yet set close-on-exec on it. Such code holds
+//     syscall.ForkLock for reading between the two steps (that is the
+//     lock's documented contract, and the runtime's own rule where no
+//     atomic O_CLOEXEC exists); holding the lock for writing while marking
+//     waits for those windows to close and keeps new ones from opening.
+//     A descriptor created after the marking is either created atomically
+//     close-on-exec (all of the standard library on Linux) or marked under
+//     the read lock before the fork, which takes the same lock for
+//     writing. Descriptors that exist when Start is called, however they
+//     were opened, never reach the child.
+//   - What no library can prevent is a goroutine that, at the same
+//     moment, opens a descriptor without O_CLOEXEC and without the lock,
+//     and never marks it: such code is broken for every fork in the
+//     process.
+//
+// The names of the files travel with systemd's socket activation protocol
+// (LISTEN_FDS, LISTEN_FDNAMES). Since a Go parent cannot set LISTEN_PID to
+// the child's pid before exec, Start adds its own marker, EnvMarker, with
+// the parent's pid and the device and inode of every passed file. In the
+// child, Init adopts the files when the marker matches the descriptors it
+// finds, or when LISTEN_PID is its own pid (systemd, or the wrapper below),
+// marks them close-on-exec, unsets the variables so that grandchildren
+// cannot misread them, and runs the child hooks. Inherited lists the
+// files; IsChild reports whether Start started this process.
+//
+// A child in another language that expects sd_listen_fds(3) needs a
+// correct LISTEN_PID; exec keeps the pid, so a shell can set it:
+//
+//	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, "/usr/bin/server", "--flag")
+//	err := fork.Start(cmd, fork.NamedFile{Name: "http", File: f})
+//
+// # Hooks
+//
+// AtFork(prepare, parent, child) follows pthread_atfork(3): prepare hooks
+// run before every Start in reverse registration order, parent hooks after
+// it in order, child hooks in order in the child's Init. Go cannot run
+// code between fork and exec, and exec replaces the program anyway, so
+// "in the child" means at Init, in the new program, as Python's
+// os.register_at_fork cannot reach a subprocess either.
+//
+// # Upgrades: Upgrader
+//
+//	u, err := fork.NewUpgrader(fork.UpgradeOptions{PIDFile: "/run/app.pid"})
+//	ln, err := u.Listen("tcp", ":8080") // the parent's socket, if it passed one
+//	go srv.Serve(ln)
+//	u.Ready()                           // the parent's Upgrade returns nil now
+//	// on SIGHUP: go u.Upgrade(); on SIGTERM: u.Stop()
+//	<-u.Exit()                          // a successor serves, or Stop was called
+//	srv.Shutdown(ctx)
+//
+// Upgrade re-executes the binary with Start, passing every listener,
+// packet socket and file the Upgrader registered plus two pipes, and waits
+// for the child's Ready on the first pipe, at most ReadyTimeout. Both
+// processes hold the same listening sockets meanwhile, so the kernel queues
+// new connections whoever accepts them: none is refused. If the child
+// exits, crashes, or times out before Ready, Upgrade kills and reaps it
+// and returns an *UpgradeError; the parent has lost nothing and keeps
+// serving. A second Upgrade while one runs fails with ErrInProgress. The
+// second pipe's write end stays in the parent until it stops or dies,
+// which the child sees as end-of-file (ParentExited). A unix socket's file
+// is not removed by the old process, only by Stop in a process that was
+// ready and never handed over. When NOTIFY_SOCKET is set, Ready sends
+// systemd MAINPID and READY=1, so that systemd follows the new process
+// (the unit needs NotifyAccess=all). The PID file is replaced atomically
+// at Ready.
+//
+// # Guarantees
+//
+//   - A child started by Start holds exactly its stdio and the named files,
+//     generation after generation (the tests run a chain of 1024).
+//   - Start passes duplicates through exec.Cmd, so the caller's sockets
+//     keep their non-blocking mode (exec.Cmd's ExtraFiles would switch a
+//     live listener to blocking mode, and its Close could then hang).
+//   - A failed upgrade leaves no process, zombie or descriptor behind.
+//   - Every goroutine the package starts ends: the child reaper when the
+//     child exits, the parent watcher at Stop.
+//
+// Only Linux is supported; elsewhere Start, NewUpgrader and the Upgrader's
+// methods return an error wrapping ErrUnsupported, and Init adopts nothing.
+package fork

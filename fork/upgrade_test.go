@@ -1,0 +1,436 @@
+//go:build linux
+
+package fork
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// upgradeFixture is an in-process parent: an Upgrader of this test
+// process with one echo listener, ready, whose upgrades start the helper's
+// "upgrade" role in the given mode.
+type upgradeFixture struct {
+	t      *testing.T
+	u      *Upgrader
+	ln     net.Listener
+	out    string // the child's report
+	pid    string // the child's PID file
+	before []fdEntry
+}
+
+func newFixture(t *testing.T, mode string, timeout time.Duration, env ...string) *upgradeFixture {
+	t.Helper()
+	return newFixtureExe(t, helper(t), mode, timeout, env...)
+}
+
+// newFixtureExe is newFixture with the child program exe: the helper, or
+// this test binary, whose TestMain runs the same roles under the race
+// detector (slower to start).
+func newFixtureExe(t *testing.T, exe, mode string, timeout time.Duration, env ...string) *upgradeFixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &upgradeFixture{
+		t:   t,
+		out: filepath.Join(dir, "report"),
+		pid: filepath.Join(dir, "pid"),
+	}
+	f.before = snapshotFDs(t)
+	u, err := NewUpgrader(UpgradeOptions{
+		Path:         exe,
+		Args:         []string{},
+		ReadyTimeout: timeout,
+		Env: roleEnv("upgrade", append([]string{
+			envMode + "=" + mode,
+			envOut + "=" + f.out,
+			envPIDFile + "=" + f.pid,
+			envAddr + "=127.0.0.1:0",
+		}, env...)...),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.u = u
+	if f.ln, err = u.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	go serveEcho(f.ln)
+	if err := u.Upgrade(); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("Upgrade before Ready: %v, want ErrNotReady", err)
+	}
+	if err := u.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	f.checkServing()
+	return f
+}
+
+func serveEcho(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			// Not io.Copy: TCP-to-TCP copies splice through pipes the
+			// runtime pools, which would look like leaked descriptors.
+			buf := make([]byte, 512)
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				if _, err := c.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// checkServing proves that the listener still answers (whichever process
+// accepts the connection).
+func (f *upgradeFixture) checkServing() {
+	f.t.Helper()
+	c, err := net.DialTimeout("tcp", f.ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		f.t.Fatalf("listener does not answer: %v", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := []byte("still serving")
+	if _, err := c.Write(msg); err != nil {
+		f.t.Fatal(err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != string(msg) {
+		f.t.Fatalf("echo: %q, %v", got, err)
+	}
+}
+
+// done stops everything and checks that nothing leaked: descriptors,
+// goroutines, processes.
+func (f *upgradeFixture) done() {
+	f.t.Helper()
+	f.u.Stop()
+	f.ln.Close()
+	if s := f.u.successorDone(); s != nil {
+		select {
+		case <-s:
+		case <-time.After(30 * time.Second):
+			f.t.Fatal("the successor did not exit after its parent stopped")
+		}
+	}
+	checkFDs(f.t, f.before)
+	goleak.VerifyNone(f.t)
+	checkNoChildren(f.t)
+}
+
+func (u *Upgrader) successorDone() chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.successor
+}
+
+func upgradeError(t *testing.T, err, want error) *UpgradeError {
+	t.Helper()
+	var ue *UpgradeError
+	if !errors.As(err, &ue) || !errors.Is(err, want) {
+		t.Fatalf("Upgrade: %v, want an *UpgradeError wrapping %v", err, want)
+	}
+	if ue.PID <= 0 || ue.State == nil {
+		t.Fatalf("UpgradeError without process: %+v", ue)
+	}
+	if !strings.HasPrefix(err.Error(), "fork: upgrade: ") {
+		t.Errorf("message %q", err)
+	}
+	return ue
+}
+
+func TestUpgrade(t *testing.T) {
+	t.Run("helper", func(t *testing.T) { testUpgrade(t, helper(t)) })
+	t.Run("race", func(t *testing.T) { testUpgrade(t, os.Args[0]) })
+}
+
+func testUpgrade(t *testing.T, exe string) {
+	dir := t.TempDir()
+	notifyPath := filepath.Join(dir, "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	f := newFixtureExe(t, exe, "", 30*time.Second, "NOTIFY_SOCKET="+notifyPath)
+	start := time.Now()
+	if err := f.u.Upgrade(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("spawn to ready: %v", time.Since(start))
+	select {
+	case <-f.u.Exit():
+	default:
+		t.Fatal("Exit not closed after a successful upgrade")
+	}
+	rep := readReport(t, f.out, 10*time.Second)
+	if rep["addr"] != f.ln.Addr().String() {
+		t.Errorf("the child listens on %s, not on the parent's %s", rep["addr"], f.ln.Addr())
+	}
+	if rep["parent"] != "true" || rep["child"] != "true" {
+		t.Errorf("child report: %v", rep)
+	}
+	if want := "listen/tcp/127.0.0.1%3A0," + readyName + "," + aliveName; rep["names"] != want {
+		t.Errorf("inherited names %q, want %q", rep["names"], want)
+	}
+	// Exactly stdio, the listener (the parent's very socket), the two
+	// pipes, and what the child's runtime opened itself.
+	fds := strings.Fields(rep["fds"])
+	own, _ := f.ln.(*net.TCPListener).SyscallConn()
+	var sock string
+	_ = own.Control(func(fd uintptr) { sock, _ = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))) })
+	// Beyond stdio and the runtime's own anonymous inodes: the parent's
+	// listening socket and the two pipes, nothing else.
+	var sockets, pipes int
+	for _, fd := range fds {
+		_, target, _ := strings.Cut(fd, "=")
+		switch {
+		case strings.HasPrefix(fd, "0=") || strings.HasPrefix(fd, "1=") || strings.HasPrefix(fd, "2="):
+		case strings.HasPrefix(target, "anon_inode:"):
+		case target == sock:
+			sockets++
+		case strings.HasPrefix(target, "pipe:"):
+			pipes++
+		default:
+			t.Errorf("the child holds an unexpected descriptor %s", fd)
+		}
+	}
+	if sockets != 1 || pipes != 2 {
+		t.Errorf("the child holds %d copies of the parent's socket %s and %d pipes: %s", sockets, sock, pipes, rep["fds"])
+	}
+	if pid := strings.TrimSpace(waitFile(t, f.pid, time.Second)); pid != rep["pid"] {
+		t.Errorf("PID file holds %q, want the child's %s", pid, rep["pid"])
+	}
+	_ = notify.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 256)
+	n, err := notify.Read(buf)
+	if err != nil {
+		t.Fatalf("no sd_notify message: %v", err)
+	}
+	if want := "MAINPID=" + rep["pid"] + "\nREADY=1\n"; string(buf[:n]) != want {
+		t.Errorf("sd_notify got %q, want %q", buf[:n], want)
+	}
+	f.checkServing()
+	if err := f.u.Upgrade(); !errors.Is(err, ErrUpgraded) {
+		t.Errorf("second Upgrade: %v, want ErrUpgraded", err)
+	}
+	f.done()
+	if err := f.u.Upgrade(); !errors.Is(err, ErrStopped) {
+		t.Errorf("Upgrade after Stop: %v, want ErrStopped", err)
+	}
+	if err := f.u.Ready(); !errors.Is(err, ErrStopped) {
+		t.Errorf("Ready after Stop: %v, want ErrStopped", err)
+	}
+}
+
+func TestUpgradeChildExits(t *testing.T) {
+	f := newFixture(t, "exit", 30*time.Second)
+	for i := 0; i < 3; i++ {
+		ue := upgradeError(t, f.u.Upgrade(), ErrChildExited)
+		if ue.State.ExitCode() != 3 {
+			t.Errorf("exit state %v, want status 3", ue.State)
+		}
+		f.checkServing()
+	}
+	select {
+	case <-f.u.Exit():
+		t.Fatal("Exit closed after failed upgrades")
+	default:
+	}
+	f.done()
+}
+
+func TestUpgradeTimeout(t *testing.T) {
+	f := newFixture(t, "hang", 300*time.Millisecond)
+	start := time.Now()
+	ue := upgradeError(t, f.u.Upgrade(), ErrReadyTimeout)
+	if ws, ok := ue.State.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("the silent child ended %v, want killed", ue.State)
+	}
+	if el := time.Since(start); el < 300*time.Millisecond {
+		t.Errorf("gave up after %v", el)
+	}
+	f.checkServing()
+	f.done()
+}
+
+func TestUpgradeCrashAfterReady(t *testing.T) {
+	f := newFixture(t, "crash", 30*time.Second, "GOTRACEBACK=none")
+	if err := f.u.Upgrade(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-f.u.successorDone():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the crashed successor was not reaped")
+	}
+	// This process still has its listener and answers while it drains.
+	f.checkServing()
+	f.done()
+}
+
+func TestUpgradeChildKilled(t *testing.T) {
+	f := newFixture(t, "hang", time.Minute)
+	errc := make(chan error, 1)
+	go func() { errc <- f.u.Upgrade() }()
+	rep := readReport(t, f.out, 30*time.Second)
+	pid, _ := strconv.Atoi(rep["pid"])
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ue := upgradeError(t, <-errc, ErrChildExited)
+	if ws, ok := ue.State.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("child ended %v, want SIGTERM", ue.State)
+	}
+	f.checkServing()
+	f.done()
+}
+
+// TestUpgradeSIGTERM: the parent is told to stop (SIGTERM, handled by
+// calling Stop, as a server does) while an upgrade waits for its child.
+func TestUpgradeSIGTERM(t *testing.T) {
+	f := newFixture(t, "hang", time.Minute)
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	stopped := make(chan struct{})
+	go func() {
+		<-sigc
+		f.u.Stop()
+		close(stopped)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- f.u.Upgrade() }()
+	readReport(t, f.out, 30*time.Second)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ue := upgradeError(t, <-errc, ErrStopped)
+	<-stopped
+	if ws, ok := ue.State.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("child ended %v, want killed", ue.State)
+	}
+	select {
+	case <-f.u.Exit():
+	default:
+		t.Error("Exit not closed after Stop")
+	}
+	f.checkServing() // draining: the listener is the application's to close
+	f.done()
+}
+
+func TestUpgradeConcurrent(t *testing.T) {
+	f := newFixture(t, "slow", 30*time.Second)
+	errc := make(chan error, 1)
+	go func() { errc <- f.u.Upgrade() }()
+	for {
+		f.u.mu.Lock()
+		running := f.u.upgradeDone != nil
+		f.u.mu.Unlock()
+		if running {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	err := f.u.Upgrade()
+	if !errors.Is(err, ErrInProgress) || err.Error() != "fork: upgrade: "+ErrInProgress.Error() {
+		t.Errorf("concurrent Upgrade: %v, want ErrInProgress", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("first Upgrade: %v", err)
+	}
+	f.done()
+}
+
+func TestUpgraderRules(t *testing.T) {
+	before := snapshotFDs(t)
+	if _, err := NewUpgrader(UpgradeOptions{ReadyTimeout: -1}); !errors.Is(err, ErrBadOption) {
+		t.Errorf("negative timeout: %v", err)
+	}
+	u, err := NewUpgrader(UpgradeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewUpgrader(UpgradeOptions{}); !errors.Is(err, ErrUpgraderExists) {
+		t.Errorf("second upgrader: %v, want ErrUpgraderExists", err)
+	}
+	if u.HasParent() {
+		t.Error("HasParent in the test process")
+	}
+	select {
+	case <-u.ParentExited():
+	default:
+		t.Error("ParentExited open without a parent")
+	}
+	l, err := u.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Listen("tcp", "127.0.0.1:0"); !errors.Is(err, ErrListening) {
+		t.Errorf("second Listen: %v, want ErrListening", err)
+	}
+	if _, err := u.Listen("nope", "x"); err == nil || !strings.HasPrefix(err.Error(), "fork: listen nope x: ") {
+		t.Errorf("bad network: %v", err)
+	}
+	pc, err := u.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	ul, err := u.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ul.Close()
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("closing the unix listener removed its file: %v", err)
+	}
+	file, err := u.OpenFile(filepath.Join(t.TempDir(), "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Ready(); err != nil {
+		t.Errorf("second Ready: %v", err)
+	}
+	u.Stop()
+	u.Stop()
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("Stop of the last process left the socket file: %v", err)
+	}
+	if _, err := u.Listen("tcp", "127.0.0.1:0"); !errors.Is(err, ErrStopped) {
+		t.Errorf("Listen after Stop: %v", err)
+	}
+	l.Close()
+	pc.Close()
+	file.Close()
+	u2, err := NewUpgrader(UpgradeOptions{})
+	if err != nil {
+		t.Fatalf("NewUpgrader after Stop: %v", err)
+	}
+	u2.Stop()
+	checkFDs(t, before)
+	goleak.VerifyNone(t)
+}
