@@ -166,3 +166,18 @@ func ExampleRateLimit() {
 	// {"level":"info","msg":"slow call","name":"hot","duration":"20ms","seconds":"0.020000000","tier":"10ms"}
 	// {"level":"info","msg":"slow call","name":"hot","duration":"20ms","seconds":"0.020000000","tier":"10ms","suppressed":3}
 }
+
+// Handler serves the ring and the statistics as JSON, like SLOWLOG GET.
+func ExampleLog_Handler() {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := slowlog.New(nil, slowlog.WithClock(clock.Now))
+	s := l.Start("db.query")
+	clock.Advance(40 * time.Millisecond)
+	s.Stop()
+
+	rec := httptest.NewRecorder()
+	l.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/debug/slowlog?n=10", nil))
+	fmt.Print(rec.Body.String())
+	// Output:
+	// {"entries":[{"id":1,"name":"db.query","start":"2026-01-01T00:00:00Z","duration_ns":40000000,"seconds":"0.040000000","tier":"10ms","level":"info"}],"stats":[{"name":"db.query","count":1,"slow":1,"errors":0,"p50_ns":40000000,"p90_ns":40000000,"p99_ns":40000000,"max_ns":40000000}]}
+}

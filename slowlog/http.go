@@ -3,6 +3,7 @@ package slowlog
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -89,6 +90,17 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 	}
 	n, err := rw.w.Write(p)
 	rw.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps io.Copy to the writer as fast as without the middleware
+// (sendfile on a TCP connection).
+func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	n, err := io.Copy(rw.w, r)
+	rw.bytes += n
 	return n, err
 }
 

@@ -24,10 +24,14 @@ func TestMiddleware(t *testing.T) {
 		c.Advance(time.Second)
 	})
 	mux.HandleFunc("/fast", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/copy", func(w http.ResponseWriter, r *http.Request) {
+		c.Advance(time.Second)
+		_, _ = io.Copy(w, strings.NewReader("copied"))
+	})
 	srv := httptest.NewServer(l.Middleware(mux))
 	defer srv.Close()
 
-	for _, path := range []string{"/items/7?token=secret", "/plain/x?a=b", "/fast", "/missing"} {
+	for _, path := range []string{"/items/7?token=secret", "/plain/x?a=b", "/fast", "/missing", "/copy"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -35,12 +39,13 @@ func TestMiddleware(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 	}
-	if logs.Len() != 2 {
-		t.Fatalf("%d lines, want the two slow requests", logs.Len())
+	if logs.Len() != 3 {
+		t.Fatalf("%d lines, want the three slow requests", logs.Len())
 	}
 	want := []map[string]any{
 		{"name": "GET /items/{id}", "method": "GET", "path": "/items/7", "status": int64(201), "bytes": int64(6), "tier": "100ms"},
 		{"name": "GET /plain/", "method": "GET", "path": "/plain/x", "status": int64(200), "bytes": int64(0)},
+		{"name": "GET /copy", "status": int64(200), "bytes": int64(6)},
 	}
 	for i, w := range want {
 		got := logs.All()[i].ContextMap()
@@ -53,7 +58,7 @@ func TestMiddleware(t *testing.T) {
 			t.Errorf("query string logged: %v", got)
 		}
 	}
-	e := l.Entries()[1]
+	e := l.Entries()[2]
 	if e.HTTP == nil || *e.HTTP != (HTTPInfo{Method: "GET", Path: "/items/7", Status: 201, Bytes: 6}) {
 		t.Fatalf("entry HTTP %+v", e.HTTP)
 	}
