@@ -103,7 +103,7 @@ func fileIdentity(f *os.File) (fileID, error) {
 	var id fileID
 	var ierr error
 	if err := rc.Control(func(fd uintptr) { id, ierr = identity(int(fd)) }); err != nil {
-		return fileID{}, err
+		return fileID{}, closedError(f)
 	}
 	return id, ierr
 }
@@ -134,10 +134,16 @@ func dupFile(f *os.File, nonblock bool) (*os.File, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, closedError(f)
 	}
 	if derr != nil {
 		return nil, derr
 	}
 	return os.NewFile(uintptr(nfd), f.Name()), nil
+}
+
+// closedError reports f as closed: a raw Control fails only then, with an
+// error that os.ErrClosed does not match.
+func closedError(f *os.File) error {
+	return &os.PathError{Op: "dup", Path: f.Name(), Err: os.ErrClosed}
 }

@@ -1,0 +1,146 @@
+//go:build linux
+
+package fork
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestUpgradeUnderLoad upgrades a loopback HTTP server again and again
+// while clients keep sending requests, and counts every failed request.
+// The servers are the helper's "server" role: SIGHUP upgrades, the pid file
+// names the current generation, SIGTERM drains and exits.
+func TestUpgradeUnderLoad(t *testing.T) {
+	upgrades, requests := 20, 10000
+	if testing.Short() {
+		upgrades, requests = 5, 2000
+	}
+	exe := helper(t)
+	if !becomeSubreaper() {
+		t.Skip("PR_SET_CHILD_SUBREAPER unavailable: the old generations could not be reaped")
+	}
+	dir := t.TempDir()
+	pidFile, addrFile := dir+"/pid", dir+"/addr"
+	cmd := exec.Command(exe)
+	cmd.Env = roleEnv("server", envAddr+"=127.0.0.1:0", envPIDFile+"="+pidFile, envOut+"="+addrFile)
+	cmd.Stderr = os.Stderr
+	if err := Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + waitFile(t, addrFile, 30*time.Second) + "/"
+	readPID := func() int {
+		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile, 30*time.Second)))
+		return pid
+	}
+	gens := []int{readPID()}
+
+	const workers = 4
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: workers},
+		Timeout:   30 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+	var ok, failed atomic.Int64
+	var mu sync.Mutex
+	served := make(map[string]int)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(url)
+				if err != nil {
+					if failed.Add(1) <= 5 {
+						t.Errorf("request failed: %v", err)
+					}
+					continue
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					if failed.Add(1) <= 5 {
+						t.Errorf("request failed: %s %q %v", resp.Status, body, err)
+					}
+					continue
+				}
+				ok.Add(1)
+				mu.Lock()
+				served[string(body)]++
+				mu.Unlock()
+			}
+		}()
+	}
+
+	start := time.Now()
+	for i := 0; i < upgrades; i++ {
+		old := gens[len(gens)-1]
+		// Let the generation serve a moment before replacing it.
+		for n := ok.Load(); ok.Load() < n+int64(requests/(2*upgrades)); {
+			time.Sleep(time.Millisecond)
+		}
+		if err := syscall.Kill(old, syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for readPID() == old {
+			if time.Now().After(deadline) {
+				t.Fatalf("upgrade %d: generation %d was not replaced", i+1, old)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		gens = append(gens, readPID())
+	}
+	upgraded := time.Since(start)
+	for deadline := time.Now().Add(60 * time.Second); ok.Load()+failed.Load() < int64(requests); {
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	client.CloseIdleConnections()
+
+	last := gens[len(gens)-1]
+	if err := syscall.Kill(last, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("generation 0: %v", err)
+	}
+	for _, pid := range gens[1:] {
+		if ws := reap(t, pid, 30*time.Second); ws.ExitStatus() != 0 {
+			t.Errorf("generation %d: %v", pid, ws)
+		}
+	}
+	checkNoChildren(t)
+
+	t.Logf("%d upgrades in %v; %d requests served by %d of %d generations, %d failed",
+		upgrades, upgraded, ok.Load(), len(served), len(gens), failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d requests failed", failed.Load())
+	}
+	if ok.Load() < int64(requests) {
+		t.Errorf("only %d requests", ok.Load())
+	}
+	if served[strconv.Itoa(gens[0])] == 0 || served[strconv.Itoa(last)] == 0 {
+		t.Errorf("the first or the last generation served nothing: %v", served)
+	}
+}

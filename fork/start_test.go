@@ -1,0 +1,340 @@
+//go:build linux
+
+package fork
+
+import (
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// runInherit starts the helper's "inherit" role with start (which starts
+// the prepared cmd) and returns its report.
+func runInherit(t *testing.T, start func(cmd *exec.Cmd) error, env ...string) map[string]string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command(helper(t))
+	cmd.Env = roleEnv("inherit", append([]string{envOut + "=" + out}, env...)...)
+	cmd.Stderr = os.Stderr
+	if err := start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	return readReport(t, out, 10*time.Second)
+}
+
+// target is the readlink target of f's descriptor: the open object.
+func target(t *testing.T, f *os.File) string {
+	t.Helper()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	_ = rc.Control(func(fd uintptr) { s, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestStartExact: the child holds stdio and the named files, not the
+// descriptors this process opened without close-on-exec, with both ways
+// of marking (close_range and the /proc scan).
+func TestStartExact(t *testing.T) {
+	for _, useRange := range []bool{true, false} {
+		t.Run("close_range="+strconv.FormatBool(useRange), func(t *testing.T) {
+			saved := useCloseRange.Load()
+			useCloseRange.Store(useRange)
+			defer useCloseRange.Store(saved)
+
+			secret := filepath.Join(t.TempDir(), "secret")
+			if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := syscall.Open(secret, syscall.O_RDONLY, 0) // inheritable
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Close(raw)
+			dup, err := syscall.Dup(raw) // inheritable too
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Close(dup)
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			defer w.Close()
+			data, err := os.Create(filepath.Join(t.TempDir(), "data"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer data.Close()
+
+			rep := runInherit(t, func(cmd *exec.Cmd) error {
+				return Start(cmd, NamedFile{"pipe", w}, NamedFile{"data", data})
+			})
+			if rep["child"] != "true" || rep["names"] != "pipe,data" || rep["env"] != "" || rep["init"] != "<nil>" {
+				t.Errorf("child report %v", rep)
+			}
+			want := map[string]string{"3": target(t, w), "4": target(t, data)}
+			for _, fd := range strings.Fields(rep["fds"]) {
+				n, tg, _ := strings.Cut(fd, "=")
+				switch {
+				case n == "0" || n == "1" || n == "2":
+				case want[n] != "":
+					if tg != want[n] {
+						t.Errorf("descriptor %s is %s, want %s", n, tg, want[n])
+					}
+					delete(want, n)
+				case strings.HasPrefix(tg, "anon_inode:"): // the child runtime's own
+				default:
+					t.Errorf("the child inherited %s", fd)
+				}
+			}
+			if len(want) != 0 {
+				t.Errorf("the child lacks %v: %s", want, rep["fds"])
+			}
+			// The marking is sticky: both are close-on-exec now.
+			for _, fd := range []int{raw, dup} {
+				flags, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
+				if e != 0 || flags&syscall.FD_CLOEXEC == 0 {
+					t.Errorf("descriptor %d not marked close-on-exec (%v)", fd, e)
+				}
+			}
+		})
+	}
+}
+
+// TestStartNoFiles: a child given nothing gets stdio only, and still knows
+// it was started by Start.
+func TestStartNoFiles(t *testing.T) {
+	rep := runInherit(t, func(cmd *exec.Cmd) error {
+		cmd.Env = append(cmd.Env, "LISTEN_PID=1", "LISTEN_FDS=2", "LISTEN_FDNAMES=a:b", EnvMarker+"=stale")
+		return Start(cmd)
+	})
+	if rep["child"] != "true" || rep["names"] != "" || rep["env"] != "" || rep["init"] != "<nil>" {
+		t.Errorf("child report %v", rep)
+	}
+	for _, fd := range strings.Fields(rep["fds"]) {
+		n, tg, _ := strings.Cut(fd, "=")
+		if n != "0" && n != "1" && n != "2" && !strings.HasPrefix(tg, "anon_inode:") {
+			t.Errorf("the child inherited %s", fd)
+		}
+	}
+}
+
+// TestStartKeepsNonblocking: passing a live listener must not switch it to
+// blocking mode (exec.Cmd's ExtraFiles alone would), or its Close would
+// hang behind a blocked accept.
+func TestStartKeepsNonblocking(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(helper(t))
+	cmd.Env = roleEnv("inherit")
+	if err := Start(cmd, NamedFile{"l", f}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := ln.(*net.TCPListener).SyscallConn()
+	var flags uintptr
+	_ = rc.Control(func(fd uintptr) { flags, _, _ = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0) })
+	if flags&syscall.O_NONBLOCK == 0 {
+		t.Fatal("the listener was switched to blocking mode")
+	}
+	accepted := make(chan error, 1)
+	go func() {
+		_, err := ln.Accept()
+		accepted <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	closed := make(chan struct{})
+	go func() { ln.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs behind a blocked accept")
+	}
+	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("accept: %v", err)
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	before := snapshotFDs(t)
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	tests := []struct {
+		name  string
+		cmd   *exec.Cmd
+		files []NamedFile
+		want  error
+	}{
+		{"nil cmd", nil, nil, ErrNilFile},
+		{"extra files", &exec.Cmd{Path: "/bin/true", ExtraFiles: []*os.File{f}}, nil, ErrExtraFiles},
+		{"nil file", exec.Command("/bin/true"), []NamedFile{{"x", nil}}, ErrNilFile},
+		{"empty name", exec.Command("/bin/true"), []NamedFile{{"", f}}, ErrBadName},
+		{"colon", exec.Command("/bin/true"), []NamedFile{{"a:b", f}}, ErrBadName},
+		{"control", exec.Command("/bin/true"), []NamedFile{{"a\nb", f}}, ErrBadName},
+		{"non-ASCII", exec.Command("/bin/true"), []NamedFile{{"é", f}}, ErrBadName},
+		{"long", exec.Command("/bin/true"), []NamedFile{{strings.Repeat("n", 256), f}}, ErrBadName},
+		{"closed file", exec.Command("/bin/true"), []NamedFile{{"c", closed}}, os.ErrClosed},
+		{"no program", exec.Command(filepath.Join(t.TempDir(), "missing")), []NamedFile{{"ok", f}}, os.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Start(tt.cmd, tt.files...)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Start: %v, want %v", err, tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), "fork: start: ") {
+				t.Errorf("message %q", err)
+			}
+			if tt.cmd != nil && tt.want != ErrExtraFiles && len(tt.cmd.ExtraFiles) != 0 {
+				t.Error("ExtraFiles left set")
+			}
+		})
+	}
+	f.Close()
+	checkFDs(t, before)
+	goleak.VerifyNone(t)
+}
+
+// TestInitRecognition: which senders Init trusts.
+func TestInitRecognition(t *testing.T) {
+	data, err := os.Create(filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	other, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	id, err := fileIdentity(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := EnvMarker + "=" + formatMarker(os.Getpid(), []fileID{id})
+	plain := func(files ...*os.File) func(*exec.Cmd) error {
+		return func(cmd *exec.Cmd) error { cmd.ExtraFiles = files; return cmd.Start() }
+	}
+	// sh keeps its pid across exec: the wrapper the documentation shows.
+	wrapped := func(files ...*os.File) func(*exec.Cmd) error {
+		return func(cmd *exec.Cmd) error {
+			cmd.Args = []string{"/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, cmd.Path}
+			cmd.Path = "/bin/sh"
+			cmd.ExtraFiles = files
+			return cmd.Start()
+		}
+	}
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	tests := []struct {
+		name  string
+		start func(*exec.Cmd) error
+		env   []string
+		child string
+		names string
+		init  string
+	}{
+		{"our marker", plain(data), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=d", good}, "true", "d", "<nil>"},
+		{"marker for other files", plain(other), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=d", good}, "false", "", "<nil>"},
+		{"LISTEN_FDS alone", plain(data), []string{"LISTEN_FDS=1"}, "false", "", "<nil>"},
+		{"LISTEN_PID of another", plain(data), []string{"LISTEN_FDS=1", "LISTEN_PID=1"}, "false", "", "<nil>"},
+		{"systemd via wrapper", wrapped(data), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=web"}, "false", "web", "<nil>"},
+		{"systemd without names", wrapped(data), []string{"LISTEN_FDS=1"}, "false", "unknown", "<nil>"},
+		{"Start via wrapper", func(cmd *exec.Cmd) error {
+			cmd.Args = []string{"/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, cmd.Path}
+			cmd.Path = "/bin/sh"
+			return Start(cmd, NamedFile{"d", data})
+		}, nil, "true", "d", "<nil>"},
+		{"malformed count", plain(data), []string{"LISTEN_FDS=x", good}, "false", "", "malformed"},
+		{"names mismatch", plain(data), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=a:b", good}, "false", "", "malformed"},
+		{"malformed marker", plain(data), []string{"LISTEN_FDS=1", EnvMarker + "=9 x"}, "false", "", "malformed"},
+		{"descriptor not open", wrapped(), []string{"LISTEN_FDS=1"}, "false", "", "not open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := runInherit(t, tt.start, tt.env...)
+			if rep["child"] != tt.child || rep["names"] != tt.names || !strings.Contains(rep["init"], tt.init) || rep["env"] != "" {
+				t.Errorf("report %v; want child=%s names=%q init~%q", rep, tt.child, tt.names, tt.init)
+			}
+		})
+	}
+}
+
+// TestAtForkOrder checks the pthread_atfork rules: prepare in reverse
+// order of registration, parent in order (also when the start fails), and
+// child in order in the child's Init.
+func TestAtForkOrder(t *testing.T) {
+	saved := hookSnapshot()
+	defer func() {
+		hooks.mu.Lock()
+		hooks.list = saved
+		hooks.mu.Unlock()
+	}()
+	var log []string
+	for i := 1; i <= 3; i++ {
+		n := strconv.Itoa(i)
+		AtFork(func() { log = append(log, "prepare"+n) }, func() { log = append(log, "parent"+n) }, nil)
+	}
+	AtFork(nil, nil, nil)
+	want := "prepare3,prepare2,prepare1,parent1,parent2,parent3"
+
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command(helper(t))
+	cmd.Env = roleEnv("hooks", envOut+"="+out)
+	if err := Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(log, ","); got != want {
+		t.Errorf("parent side: %s, want %s", got, want)
+	}
+	if got, want := waitFile(t, out, 10*time.Second), "child1,child2,child3 child=true"; got != want {
+		t.Errorf("child side: %s, want %s", got, want)
+	}
+
+	log = nil
+	if err := Start(exec.Command(filepath.Join(t.TempDir(), "missing"))); err == nil {
+		t.Fatal("started a missing program")
+	}
+	if got := strings.Join(log, ","); got != want {
+		t.Errorf("failed start: %s, want %s", got, want)
+	}
+}
