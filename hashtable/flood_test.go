@@ -216,10 +216,7 @@ func TestFixedSeedAttackStaysCorrectAndBounded(t *testing.T) {
 func TestDirectoryAttack(t *testing.T) {
 	t.Parallel()
 	const k0, k1 = 1, 2
-	n := 1200
-	if testing.Short() {
-		n = 400
-	}
+	const n = 1200 // more than one table holds
 	m := New[int, int](WithSeed(k0, k1))
 	for i, k := range craftTop(k0, k1, n, 10) {
 		m.Put(k, i)

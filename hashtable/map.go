@@ -24,10 +24,8 @@ const maxDepth = 32
 // package documentation for the layout and the guarantees.
 //
 // A Map is not safe for concurrent use; use Sync for that, or guard the Map
-// with a lock. The zero Map is an empty map keyed by SipHash with a random
-// seed, usable when K's underlying type is one of Key's; for other key types
-// the zero Map is empty and Put panics, since there is no hash to use: make
-// those maps with NewFunc.
+// with a lock. The zero Map is an empty map ready to use, hashed as by
+// NewFunc with a nil hash function.
 type Map[K comparable, V any] struct {
 	dir   []*table[K, V] // 1<<depth entries; a table of local depth L fills 1<<(depth-L) of them
 	shift uint           // 64 - depth: the directory index is (h << skip) >> shift
@@ -103,11 +101,7 @@ func isStringKey[K comparable]() bool {
 
 // lazyInit makes a zero Map usable.
 func (m *Map[K, V]) lazyInit() {
-	h := sipHasher[K]()
-	if h == nil {
-		panic("hashtable: Put on a zero Map whose key type is not a Key type: make it with NewFunc")
-	}
-	m.init(h, config{})
+	m.init(defaultHasher[K](), config{})
 }
 
 // layout replaces the directory with empty tables sized for n entries.

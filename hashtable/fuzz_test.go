@@ -1,0 +1,108 @@
+package hashtable
+
+import (
+	"maps"
+	"testing"
+)
+
+// FuzzMap runs a byte-coded sequence of operations against a map and the
+// builtin map and compares them after every step, then checks the
+// structure. Each operation is two bytes: an opcode and a key. It runs the
+// same sequence on a SipHash map and on one whose hash maps every key to
+// one of three values, so long probe sequences, tombstones next to
+// collisions and uneven splits are explored as well.
+func FuzzMap(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 2, 1, 1, 2, 1, 1, 1, 3, 0})
+	f.Add([]byte{0, 5, 0, 6, 0, 7, 2, 6, 5, 0, 0, 8, 4, 0})
+	seq := make([]byte, 0, 2048)
+	for i := range 1024 {
+		seq = append(seq, byte(i%3)*2%5, byte(i*7))
+	}
+	f.Add(seq)
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		// The weak map costs O(n) per operation: keep runs short.
+		ops = ops[:min(len(ops), 4096)]
+		weak := func(_, _ uint64, k uint16) uint64 { return uint64(k%3) << 62 }
+		fuzzOps(t, New[uint16, int](), ops)
+		fuzzOps(t, NewFunc[uint16, int](weak), ops)
+	})
+}
+
+func fuzzOps(t *testing.T, m *Map[uint16, int], ops []byte) {
+	model := map[uint16]int{}
+	iterating := false
+	for i := 0; i+1 < len(ops); i += 2 {
+		// Keys spread over a range larger than one table so splits happen
+		// once enough distinct keys were put.
+		k := uint16(ops[i+1]) * 13
+		if ops[i]&0x80 != 0 {
+			k += uint16(ops[i]&0x70) << 8
+		}
+		switch ops[i] & 0x0f % 7 {
+		case 0, 1:
+			m.Put(k, i)
+			model[k] = i
+		case 2:
+			_, want := model[k]
+			if got := m.Delete(k); got != want {
+				t.Fatalf("op %d: Delete(%d) = %v, want %v", i, k, got, want)
+			}
+			delete(model, k)
+		case 3:
+			got, ok := m.Get(k)
+			want, wok := model[k]
+			if ok != wok || got != want {
+				t.Fatalf("op %d: Get(%d) = %d, %v; want %d, %v", i, k, got, ok, want, wok)
+			}
+		case 4:
+			m.Clear()
+			clear(model)
+		case 5:
+			m.Compact()
+		case 6:
+			if iterating {
+				break
+			}
+			// Iterate while deleting and inserting: entries present
+			// throughout come out exactly once.
+			iterating = true
+			seen := map[uint16]int{}
+			touched := map[uint16]bool{}
+			added := 0
+			for key := range m.All() {
+				seen[key]++
+				victim := key ^ uint16(ops[i+1])
+				if m.Delete(victim) {
+					touched[victim] = true
+				}
+				delete(model, victim)
+				// Bounded: each added key may be produced in turn.
+				if added < 32 {
+					added++
+					m.Put(key+1, i)
+					touched[key+1] = true
+					model[key+1] = i
+				}
+			}
+			for key, n := range seen {
+				if n > 1 {
+					t.Fatalf("op %d: key %d produced %d times", i, key, n)
+				}
+			}
+			for key := range maps.Keys(model) {
+				if !touched[key] && seen[key] == 0 {
+					t.Fatalf("op %d: key %d present throughout but not produced", i, key)
+				}
+			}
+		}
+		if m.Len() != len(model) {
+			t.Fatalf("op %d: Len %d, want %d", i, m.Len(), len(model))
+		}
+	}
+	if err := invariantError(m); err != nil {
+		t.Fatal(err)
+	}
+	if got := maps.Collect(m.All()); !maps.Equal(got, model) {
+		t.Fatalf("All gave %d entries, want %d", len(got), len(model))
+	}
+}
