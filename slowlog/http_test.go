@@ -26,12 +26,27 @@ func TestMiddleware(t *testing.T) {
 	mux.HandleFunc("/fast", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("/copy", func(w http.ResponseWriter, r *http.Request) {
 		c.Advance(time.Second)
-		_, _ = io.Copy(w, strings.NewReader("copied"))
+		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+			t.Errorf("SetWriteDeadline through Unwrap: %v", err)
+		}
+		// A LimitedReader has no WriteTo, so io.Copy uses ReadFrom.
+		_, _ = io.Copy(w, io.LimitReader(strings.NewReader("copied"), 100))
+	})
+	mux.HandleFunc("/hijack", func(w http.ResponseWriter, r *http.Request) {
+		c.Advance(time.Second)
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+		_ = buf.Flush()
 	})
 	srv := httptest.NewServer(l.Middleware(mux))
 	defer srv.Close()
 
-	for _, path := range []string{"/items/7?token=secret", "/plain/x?a=b", "/fast", "/missing", "/copy"} {
+	for _, path := range []string{"/items/7?token=secret", "/plain/x?a=b", "/fast", "/missing", "/copy", "/hijack"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -39,13 +54,14 @@ func TestMiddleware(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 	}
-	if logs.Len() != 3 {
-		t.Fatalf("%d lines, want the three slow requests", logs.Len())
+	if logs.Len() != 4 {
+		t.Fatalf("%d lines, want the four slow requests", logs.Len())
 	}
 	want := []map[string]any{
 		{"name": "GET /items/{id}", "method": "GET", "path": "/items/7", "status": int64(201), "bytes": int64(6), "tier": "100ms"},
 		{"name": "GET /plain/", "method": "GET", "path": "/plain/x", "status": int64(200), "bytes": int64(0)},
 		{"name": "GET /copy", "status": int64(200), "bytes": int64(6)},
+		{"name": "GET /hijack", "status": int64(0), "bytes": int64(0)},
 	}
 	for i, w := range want {
 		got := logs.All()[i].ContextMap()
@@ -58,7 +74,7 @@ func TestMiddleware(t *testing.T) {
 			t.Errorf("query string logged: %v", got)
 		}
 	}
-	e := l.Entries()[2]
+	e := l.Entries()[3]
 	if e.HTTP == nil || *e.HTTP != (HTTPInfo{Method: "GET", Path: "/items/7", Status: 201, Bytes: 6}) {
 		t.Fatalf("entry HTTP %+v", e.HTTP)
 	}

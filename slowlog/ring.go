@@ -22,7 +22,7 @@ type Entry struct {
 type HTTPInfo struct {
 	Method string `json:"method"`
 	Path   string `json:"path"`   // URL path, without the query string
-	Status int    `json:"status"` // 200 when the handler wrote nothing
+	Status int    `json:"status"` // 200 when the handler wrote nothing, 0 when it hijacked the connection
 	Bytes  int64  `json:"bytes"`  // body bytes written
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -71,6 +73,17 @@ func TestSlogCore(t *testing.T) {
 			t.Errorf("%v: %s", lv.zl, buf.Bytes())
 		}
 	}
+	buf.Reset()
+	zap.New(SlogCore(h)).Error("e", zap.Error(verboseErr{}), zap.Object("obj", zapcore.ObjectMarshalerFunc(
+		func(enc zapcore.ObjectEncoder) error { enc.AddInt("k", 1); return nil })))
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	obj, _ := got["obj"].(map[string]any)
+	if got["error"] != "short" || got["errorVerbose"] != "long" || obj["k"] != 1.0 {
+		t.Fatalf("error and object fields: %s", buf.Bytes())
+	}
 	if SlogCore(nil) == nil || NewSlog(nil) == nil {
 		t.Fatalf("nil handler or logger")
 	}
@@ -78,4 +91,17 @@ func TestSlogCore(t *testing.T) {
 	if core.Enabled(zapcore.InfoLevel) || !core.Enabled(zapcore.WarnLevel) || core.Sync() != nil {
 		t.Fatalf("Enabled does not follow the handler's level")
 	}
+}
+
+// verboseErr prints more with %+v, so zap adds an errorVerbose key.
+type verboseErr struct{}
+
+func (verboseErr) Error() string { return "short" }
+
+func (e verboseErr) Format(s fmt.State, verb rune) {
+	if s.Flag('+') {
+		_, _ = io.WriteString(s, "long")
+		return
+	}
+	_, _ = io.WriteString(s, e.Error())
 }
