@@ -58,7 +58,7 @@ func validName(name string) error {
 // does.
 func parseListen(fds, names string, namesSet bool) ([]string, error) {
 	n, err := strconv.Atoi(fds)
-	if err != nil || n < 0 || n > maxFiles || (fds != "0" && fds[0] == '0') {
+	if err != nil || !isDecimal(fds) || n > maxFiles || (fds != "0" && fds[0] == '0') {
 		return nil, fmt.Errorf("%w: %s=%q is not a count of files", ErrBadEnv, EnvListenFDs, fds)
 	}
 	out := make([]string, n)
@@ -91,10 +91,20 @@ func parseListen(fds, names string, namesSet bool) ([]string, error) {
 // parsePID parses LISTEN_PID.
 func parsePID(s string) (int, error) {
 	pid, err := strconv.Atoi(s)
-	if err != nil || pid <= 0 || s[0] == '+' {
+	if err != nil || pid <= 0 || !isDecimal(s) {
 		return 0, fmt.Errorf("%w: %s=%q is not a pid", ErrBadEnv, EnvListenPID, s)
 	}
 	return pid, nil
+}
+
+// isDecimal reports whether s is digits only (strconv also takes a sign).
+func isDecimal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // formatMarker builds the value of EnvMarker: "1 <ppid> <dev>.<ino> ...".
@@ -125,7 +135,7 @@ func parseMarker(s string) (ppid int, ids []fileID, err error) {
 		return bad("too many files")
 	}
 	ppid, err = strconv.Atoi(f[1])
-	if err != nil || ppid <= 0 || f[1][0] == '+' {
+	if err != nil || ppid <= 0 || !isDecimal(f[1]) {
 		return bad("bad parent pid")
 	}
 	ids = make([]fileID, 0, len(f)-2)
@@ -133,7 +143,7 @@ func parseMarker(s string) (ppid int, ids []fileID, err error) {
 		d, i, ok := strings.Cut(w, ".")
 		dev, err1 := strconv.ParseUint(d, 16, 64)
 		ino, err2 := strconv.ParseUint(i, 16, 64)
-		if !ok || err1 != nil || err2 != nil || strings.HasPrefix(d, "+") || strings.HasPrefix(i, "+") {
+		if !ok || err1 != nil || err2 != nil {
 			return bad("bad file identity")
 		}
 		ids = append(ids, fileID{dev, ino})
