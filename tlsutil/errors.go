@@ -106,8 +106,9 @@ func (r Reason) String() string {
 	return fmt.Sprintf("Reason(%d)", int(r))
 }
 
-// Error makes a Reason usable as an errors.Is target.
-func (r Reason) Error() string { return "tlsutil: " + r.String() }
+// Error makes a Reason usable as an errors.Is target. It is String, so a
+// Reason prints the same as an error or a value.
+func (r Reason) Error() string { return r.String() }
 
 // VerifyError is the error a Verifier returns. Every field but Reason and
 // Detail is optional and set when it applies; Error formats all of them

@@ -341,7 +341,7 @@ func TestReasonStrings(t *testing.T) {
 	if got := Reason(99).String(); got != "Reason(99)" {
 		t.Fatalf("unknown reason prints %q", got)
 	}
-	if got := Expired.Error(); got != "tlsutil: certificate expired" {
+	if got := Expired.Error(); got != "certificate expired" {
 		t.Fatalf("Expired.Error() = %q", got)
 	}
 }
