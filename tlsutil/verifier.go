@@ -95,7 +95,16 @@ func (v *Verifier) VerifyConnection(cs tls.ConnectionState) error {
 // Verifier.Name. It returns the verified chains, each from the leaf to a
 // trusted root, or a *VerifyError.
 func (v *Verifier) VerifyChain(chain []*x509.Certificate, ocspStaple []byte) ([][]*x509.Certificate, error) {
-	return v.verify(chain, ocspStaple, v.Name)
+	chains, err := v.verify(chain, ocspStaple, v.Name)
+	if err != nil {
+		return nil, err
+	}
+	// The memo keeps chains; the caller gets slices of its own.
+	out := make([][]*x509.Certificate, len(chains))
+	for i, ch := range chains {
+		out[i] = append([]*x509.Certificate(nil), ch...)
+	}
+	return out, nil
 }
 
 // verifyFor returns a VerifyConnection function that verifies against name
@@ -172,8 +181,11 @@ func (v *Verifier) verify(chain []*x509.Certificate, staple []byte, name string)
 	now := v.now()
 	var verified []*x509.Certificate
 	fail := func(r Reason, cert *x509.Certificate, err error, format string, args ...any) *VerifyError {
-		e := &VerifyError{Reason: r, Name: name, Chain: chain, Verified: verified, Cert: cert, Time: now, Err: err,
-			Detail: fmt.Sprintf(format, args...)}
+		e := &VerifyError{
+			Reason: r, Detail: fmt.Sprintf(format, args...), Name: name, Chain: chain,
+			Verified: append([]*x509.Certificate(nil), verified...), // a copy: the memo keeps chains
+			Cert:     cert, Time: now, Err: err,
+		}
 		if len(chain) > 0 {
 			e.Names = sans(chain[0])
 		}
