@@ -3,7 +3,6 @@ package bio
 import (
 	"bytes"
 	"crypto/tls"
-	"errors"
 	"testing"
 
 	"github.com/sturdy-go/sturdy/internal/testpki"
@@ -128,9 +127,4 @@ func finished(c *Conn) bool {
 	c.e.mu.Lock()
 	defer c.e.mu.Unlock()
 	return !c.e.running()
-}
-
-func isAlert(err error, want tls.AlertError) bool {
-	var ae tls.AlertError
-	return errors.As(err, &ae) && ae == want
 }

@@ -69,8 +69,7 @@ func TestOpenSSLServer(t *testing.T) {
 					// K: s_server sends a KeyUpdate and requests ours.
 					io.WriteString(srv.Stdin, "K\n")
 					awaitKeyUpdate(t, s, tap)
-					io.WriteString(srv.Stdin, "after the update\n")
-					readUntil(t, s, "after the update")
+					sendAfterUpdate(t, s, srv.Stdin)
 					tap.checkKeyUpdates(t)
 					// s_server reads this only with our new keys.
 					if _, err := s.Write([]byte("new keys work\n")); err != nil {
@@ -136,8 +135,7 @@ func TestOpenSSLClient(t *testing.T) {
 				if v.flag == "-tls1_3" && i == 0 {
 					io.WriteString(proc.Stdin, "K\n") // a KeyUpdate, requesting ours
 					awaitKeyUpdate(t, s, tap)
-					io.WriteString(proc.Stdin, "after the update\n")
-					readUntil(t, s, "after the update")
+					sendAfterUpdate(t, s, proc.Stdin)
 					tap.checkKeyUpdates(t)
 					s.Write([]byte("NEW KEYS WORK\n"))
 					proc.ReadUntil(t, "NEW KEYS WORK", peerTimeout)
@@ -170,6 +168,34 @@ func awaitKeyUpdate(t *testing.T, s *Stream, tap *tap) {
 			t.Fatalf("waiting for a KeyUpdate: Read = %d, %v", n, err)
 		}
 	}
+}
+
+// sendAfterUpdate has openssl send a line after its KeyUpdate and reads it
+// with the new keys. openssl sometimes drops the first stdin line it reads
+// right after acting on "K", so the line is sent again until it arrives.
+func sendAfterUpdate(t *testing.T, s *Stream, stdin io.Writer) {
+	t.Helper()
+	const line = "after the update"
+	buf := make([]byte, 1024)
+	for range 10 {
+		io.WriteString(stdin, line+"\n")
+		var got []byte
+		for !strings.Contains(string(got), line) {
+			s.SetReadDeadline(time.Now().Add(time.Second))
+			n, err := s.Read(buf)
+			got = append(got, buf[:n]...)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("reading after the KeyUpdate: %v", err)
+			}
+		}
+		if strings.Contains(string(got), line) {
+			return
+		}
+	}
+	t.Fatal("no data arrived after the KeyUpdate")
 }
 
 // tap is a transport that watches the TLS records going by. After the
