@@ -1,0 +1,309 @@
+package hashtable
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+var benchSizes = []int{1000, 100000, 1000000}
+
+// benchKeyCache holds generated keys: the n=1000000 benchmarks reuse them
+// instead of generating two million strings per sub-benchmark.
+var benchKeyCache = struct {
+	sync.Mutex
+	m map[[2]int][]string
+}{m: map[[2]int][]string{}}
+
+// benchKeys returns n random 20-byte keys; different salts give disjoint
+// key sets in practice (62^20 possible keys).
+func benchKeys(n, salt int) []string {
+	benchKeyCache.Lock()
+	defer benchKeyCache.Unlock()
+	if k, ok := benchKeyCache.m[[2]int{n, salt}]; ok {
+		return k
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(salt)))
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	buf := make([]byte, 20*n) // one backing array, like keys read from a buffer
+	keys := make([]string, n)
+	for i := range keys {
+		b := buf[20*i : 20*i+20]
+		for j := range b {
+			b[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		keys[i] = string(b)
+	}
+	benchKeyCache.m[[2]int{n, salt}] = keys
+	return keys
+}
+
+func BenchmarkGet(b *testing.B) {
+	for _, impl := range []string{"hashtable", "builtin"} {
+		b.Run(impl, func(b *testing.B) {
+			for _, n := range benchSizes {
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					hits, misses := benchKeys(n, 1), benchKeys(n, 2)
+					switch impl {
+					case "hashtable":
+						m := New[string, int]()
+						for i, k := range hits {
+							m.Put(k, i)
+						}
+						b.Run("hit", func(b *testing.B) { benchGetHashtable(b, m, hits, true) })
+						b.Run("miss", func(b *testing.B) { benchGetHashtable(b, m, misses, false) })
+					case "builtin":
+						m := map[string]int{}
+						for i, k := range hits {
+							m[k] = i
+						}
+						b.Run("hit", func(b *testing.B) { benchGetBuiltin(b, m, hits, true) })
+						b.Run("miss", func(b *testing.B) { benchGetBuiltin(b, m, misses, false) })
+					}
+				})
+			}
+		})
+	}
+}
+
+func benchGetHashtable(b *testing.B, m *Map[string, int], keys []string, want bool) {
+	b.ReportAllocs()
+	j := 0
+	for b.Loop() {
+		if _, ok := m.Get(keys[j]); ok != want {
+			b.Fatalf("Get(%q) = %v", keys[j], ok)
+		}
+		if j++; j == len(keys) {
+			j = 0
+		}
+	}
+}
+
+func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool) {
+	b.ReportAllocs()
+	j := 0
+	for b.Loop() {
+		if _, ok := m[keys[j]]; ok != want {
+			b.Fatalf("m[%q] = %v", keys[j], ok)
+		}
+		if j++; j == len(keys) {
+			j = 0
+		}
+	}
+}
+
+// BenchmarkPut builds a map of n entries per iteration, into a map sized
+// for n up front (presized) or grown from empty (growing). Besides ns/op
+// (per map) it reports ns/entry, and live-B/entry: the heap the finished
+// map holds per entry, keys' bytes excluded.
+func BenchmarkPut(b *testing.B) {
+	for _, impl := range []string{"hashtable", "builtin"} {
+		b.Run(impl, func(b *testing.B) {
+			for _, n := range benchSizes {
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					keys := benchKeys(n, 1)
+					for _, mode := range []string{"presized", "growing"} {
+						hint := 0
+						if mode == "presized" {
+							hint = n
+						}
+						b.Run(mode, func(b *testing.B) {
+							var build func() any
+							switch impl {
+							case "hashtable":
+								build = func() any {
+									m := New[string, int](WithCapacity(hint))
+									for i, k := range keys {
+										m.Put(k, i)
+									}
+									return m
+								}
+							case "builtin":
+								build = func() any {
+									m := make(map[string]int, hint)
+									for i, k := range keys {
+										m[k] = i
+									}
+									return m
+								}
+							}
+							b.ReportMetric(liveBytes(build)/float64(n), "live-B/entry")
+							b.ReportAllocs()
+							for b.Loop() {
+								build()
+							}
+							b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
+						})
+					}
+				})
+			}
+		})
+	}
+}
+
+var liveSink any
+
+// liveBytes returns the heap that the value built by build keeps alive.
+func liveBytes(build func() any) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	liveSink = build()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	liveSink = nil
+	return float64(after.HeapAlloc) - float64(before.HeapAlloc)
+}
+
+// chained is the table PHP had before 5.3.9: DJBX33A, separate chaining.
+type chained struct {
+	buckets [][]slot[string, int]
+	n       int
+}
+
+func (c *chained) put(k string, v int) {
+	if c.buckets == nil {
+		c.buckets = make([][]slot[string, int], 8)
+	}
+	b := &c.buckets[djbx33a(k)&uint64(len(c.buckets)-1)]
+	for i := range *b {
+		if (*b)[i].key == k {
+			(*b)[i].val = v
+			return
+		}
+	}
+	*b = append(*b, slot[string, int]{k, v})
+	if c.n++; c.n > len(c.buckets) {
+		old := c.buckets
+		c.buckets = make([][]slot[string, int], 2*len(old))
+		for _, ob := range old {
+			for _, s := range ob {
+				nb := &c.buckets[djbx33a(s.key)&uint64(len(c.buckets)-1)]
+				*nb = append(*nb, s)
+			}
+		}
+	}
+}
+
+// BenchmarkFlood inserts 16384 keys that all collide under DJBX33A
+// (adversarial) or 16384 random keys of the same 28-byte length (random),
+// per iteration, into our map and into a DJBX33A chained table.
+func BenchmarkFlood(b *testing.B) {
+	const blocks = 14
+	sets := map[string][]string{
+		"adversarial": equivalentKeys(blocks),
+		"random":      randomKeys(1<<blocks, 2*blocks, 3),
+	}
+	for _, impl := range []string{"hashtable", "djbx33a"} {
+		b.Run(impl, func(b *testing.B) {
+			b.Run(fmt.Sprintf("n=%d", 1<<blocks), func(b *testing.B) {
+				for _, set := range []string{"adversarial", "random"} {
+					keys := sets[set]
+					b.Run(set, func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() {
+							switch impl {
+							case "hashtable":
+								m := New[string, int]()
+								for i, k := range keys {
+									m.Put(k, i)
+								}
+							case "djbx33a":
+								var c chained
+								for i, k := range keys {
+									c.put(k, i)
+								}
+							}
+						}
+					})
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkSync runs 90% Get and 10% Put of 10000 20-byte keys from every
+// core at once.
+func BenchmarkSync(b *testing.B) {
+	keys := benchKeys(10000, 4)
+	mixed := func(b *testing.B, get func(string), put func(string, int)) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			rng := rand.New(rand.NewPCG(rand.Uint64(), 0))
+			for pb.Next() {
+				r := rng.Uint32()
+				k := keys[r%uint32(len(keys))]
+				if r>>24 < 26 { // 26/256 ≈ 10%
+					put(k, int(r))
+				} else {
+					get(k)
+				}
+			}
+		})
+	}
+	b.Run("hashtable", func(b *testing.B) {
+		s := NewSync[string, int]()
+		for i, k := range keys {
+			s.Put(k, i)
+		}
+		mixed(b, func(k string) { s.Get(k) }, s.Put)
+	})
+	b.Run("syncmap", func(b *testing.B) {
+		var s sync.Map
+		for i, k := range keys {
+			s.Store(k, i)
+		}
+		mixed(b, func(k string) { s.Load(k) }, func(k string, v int) { s.Store(k, v) })
+	})
+	b.Run("rwmutex", func(b *testing.B) {
+		var mu sync.RWMutex
+		m := map[string]int{}
+		for i, k := range keys {
+			m[k] = i
+		}
+		mixed(b, func(k string) {
+			mu.RLock()
+			_ = m[k]
+			mu.RUnlock()
+		}, func(k string, v int) {
+			mu.Lock()
+			m[k] = v
+			mu.Unlock()
+		})
+	})
+}
+
+// BenchmarkGetBytes looks up []byte keys in a string-keyed map: no
+// allocation, unlike Get(string(b)) where the conversion escapes.
+func BenchmarkGetBytes(b *testing.B) {
+	keys := benchKeys(1000, 1)
+	m := New[string, int]()
+	bkeys := make([][]byte, len(keys))
+	for i, k := range keys {
+		m.Put(k, i)
+		bkeys[i] = []byte(k)
+	}
+	b.ReportAllocs()
+	j := 0
+	for b.Loop() {
+		if _, ok := m.GetBytes(bkeys[j]); !ok {
+			b.Fatal("miss")
+		}
+		if j++; j == len(bkeys) {
+			j = 0
+		}
+	}
+}
+
+// BenchmarkHash measures the SipHash of a 20-byte key.
+func BenchmarkHash(b *testing.B) {
+	k := benchKeys(1000, 1)[0]
+	b.ReportAllocs()
+	var sink uint64
+	for b.Loop() {
+		sink += Hash(1, 2, k)
+	}
+	_ = sink
+}
