@@ -1,0 +1,258 @@
+package bio
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sturdy-go/sturdy/internal/testpeer"
+	"github.com/sturdy-go/sturdy/internal/testpki"
+)
+
+const benchRecord = 16 << 10
+
+var (
+	benchPKIOnce sync.Once
+	benchPKI     *pki
+)
+
+func getBenchPKI(b *testing.B) *pki {
+	benchPKIOnce.Do(func() { benchPKI = newPKI(b) })
+	return benchPKI
+}
+
+// benchConfigs returns TLS 1.3 configs for a client and a server.
+func benchConfigs(b *testing.B) (client, server *tls.Config) {
+	p := getBenchPKI(b)
+	client, server = p.clientConfig(), p.serverConfig()
+	client.MinVersion = tls.VersionTLS13
+	return client, server
+}
+
+// BenchmarkThroughput moves 16 KiB writes from client to server. The
+// baseline, tlspipe, is crypto/tls over net.Pipe: what a user would pick
+// to run TLS in memory without this package.
+func BenchmarkThroughput(b *testing.B) {
+	b.Run("bio", func(b *testing.B) { benchBIOThroughput(b) })
+	b.Run("tlspipe", func(b *testing.B) {
+		ccfg, scfg := benchConfigs(b)
+		a, z := net.Pipe()
+		client, server := tls.Client(a, ccfg), tls.Server(z, scfg)
+		done := make(chan error, 1)
+		go func() {
+			buf := make([]byte, benchRecord)
+			for {
+				if _, err := server.Read(buf); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		msg := make([]byte, benchRecord)
+		if _, err := client.Write(msg); err != nil { // handshake and warm-up
+			b.Fatal(err)
+		}
+		b.SetBytes(benchRecord)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if _, err := client.Write(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		client.Close()
+		<-done
+		server.Close()
+	})
+}
+
+// benchBIOThroughput is the bio side of BenchmarkThroughput and of
+// BenchmarkVsPython: write, move the ciphertext, read it all.
+func benchBIOThroughput(b *testing.B) {
+	ccfg, scfg := benchConfigs(b)
+	client, server := Client(ccfg), Server(scfg)
+	handshake(b, client, server, whole)
+	if got := client.ConnectionState().CipherSuite; got != tls.TLS_AES_128_GCM_SHA256 {
+		b.Fatalf("negotiated %s, want TLS_AES_128_GCM_SHA256", tls.CipherSuiteName(got))
+	}
+	msg := make([]byte, benchRecord)
+	wire := make([]byte, 2*benchRecord)
+	plain := make([]byte, benchRecord)
+	transfer := func() {
+		if _, err := client.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			n, _ := client.ReadOutgoing(wire)
+			if n == 0 {
+				break
+			}
+			if _, err := server.WriteIncoming(wire[:n]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for got := 0; got < benchRecord; {
+			n, err := server.Read(plain)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += n
+		}
+	}
+	// Past crypto/tls's small first records, as in the baseline.
+	for range 16 {
+		transfer()
+	}
+	b.SetBytes(benchRecord)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		transfer()
+	}
+	b.StopTimer()
+	client.Close()
+	server.Close()
+	pump(b, client, server, whole)
+}
+
+// BenchmarkHandshake runs full TLS 1.3 handshakes (ECDHE, ECDSA P-256).
+func BenchmarkHandshake(b *testing.B) {
+	b.Run("bio", func(b *testing.B) {
+		ccfg, scfg := benchConfigs(b)
+		wire := make([]byte, 16<<10)
+		b.ReportAllocs()
+		for range b.N {
+			client, server := Client(ccfg), Server(scfg)
+			client.Handshake()
+			for flow(b, client, server, wire) || flow(b, server, client, wire) {
+			}
+			if err := client.Handshake(); err != nil {
+				b.Fatal(err)
+			}
+			if err := server.Handshake(); err != nil {
+				b.Fatal(err)
+			}
+			client.Close()
+			server.Close()
+			flow(b, client, server, wire)
+			flow(b, server, client, wire)
+		}
+	})
+	b.Run("tlspipe", func(b *testing.B) {
+		ccfg, scfg := benchConfigs(b)
+		b.ReportAllocs()
+		for range b.N {
+			a, z := net.Pipe()
+			client, server := tls.Client(a, ccfg), tls.Server(z, scfg)
+			done := make(chan error, 1)
+			go func() { done <- server.Handshake() }()
+			if err := client.Handshake(); err != nil {
+				b.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+			a.Close()
+			z.Close()
+		}
+	})
+}
+
+// flow moves what src has for the peer to dst through wire and reports
+// whether anything moved.
+func flow(b *testing.B, src, dst *Conn, wire []byte) bool {
+	moved := false
+	for {
+		n, _ := src.ReadOutgoing(wire)
+		if n == 0 {
+			return moved
+		}
+		moved = true
+		if _, err := dst.WriteIncoming(wire[:n]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVsPython compares bio with Python's ssl.MemoryBIO (OpenSSL),
+// both moving 16 KiB writes client to server in memory over TLS 1.3 with
+// TLS_AES_128_GCM_SHA256. The Python side runs testdata/bench_memorybio.py
+// and is timed from the command to its answer, without its start-up.
+func BenchmarkVsPython(b *testing.B) {
+	b.Run("bio", func(b *testing.B) { benchBIOThroughput(b) })
+	b.Run("python-memorybio", func(b *testing.B) {
+		py := startBenchPython(b)
+		py.run(b, 16) // warm-up
+		b.SetBytes(benchRecord)
+		b.ResetTimer()
+		py.run(b, b.N)
+	})
+}
+
+type benchPython struct {
+	stdin io.Writer
+	out   *bufio.Reader
+}
+
+func (p *benchPython) run(b *testing.B, n int) {
+	fmt.Fprintf(p.stdin, "%d\n", n)
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		b.Fatalf("python: %v", err)
+	}
+	if cipher := strings.TrimSpace(strings.TrimPrefix(line, "done ")); cipher != "TLS_AES_128_GCM_SHA256" {
+		b.Fatalf("python negotiated %q, want TLS_AES_128_GCM_SHA256", cipher)
+	}
+}
+
+// startBenchPython starts the Python side with OpenSSL limited to
+// TLS_AES_128_GCM_SHA256, the suite crypto/tls picks on AES hardware.
+func startBenchPython(b *testing.B) *benchPython {
+	python := testpeer.Python(b)
+	p := getBenchPKI(b)
+	dir := b.TempDir()
+	cert, key := p.server.WritePEM(b, dir)
+	ca := testpki.WriteCAPEM(b, dir, p.ca)
+	conf := filepath.Join(dir, "openssl.cnf")
+	err := os.WriteFile(conf, []byte(strings.Join([]string{
+		"openssl_conf = default_conf",
+		"[default_conf]",
+		"ssl_conf = ssl_sect",
+		"[ssl_sect]",
+		"system_default = system_default_sect",
+		"[system_default_sect]",
+		"Ciphersuites = TLS_AES_128_GCM_SHA256",
+		"",
+	}, "\n")), 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(python, "testdata/bench_memorybio.py", cert, key, ca)
+	cmd.Env = append(os.Environ(), "OPENSSL_CONF="+conf)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	return &benchPython{stdin: stdin, out: bufio.NewReader(stdout)}
+}
