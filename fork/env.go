@@ -151,6 +151,13 @@ func parseMarker(s string) (ppid int, ids []fileID, err error) {
 	return ppid, ids, nil
 }
 
+// Key prefixes of what an Upgrader passes on.
+const (
+	kindListen = "listen"
+	kindPacket = "packet"
+	kindFile   = "file"
+)
+
 // keyFor names an Upgrader's listener, packet conn or file so that the name
 // survives LISTEN_FDNAMES: kind/network/address with every byte outside
 // printable ASCII, and ':', '%', '/' and ' ', written as %XX.

@@ -19,8 +19,8 @@ func TestParseListen(t *testing.T) {
 		{"2", "", false, []string{"unknown", "unknown"}, false},
 		{"2", "a:b c", true, []string{"a", "b c"}, false},
 		{"1", "http", true, []string{"http"}, false},
-		{"1", "", true, nil, true},   // empty name
-		{"2", "a", true, nil, true},  // too few names
+		{"1", "", true, nil, true},    // empty name
+		{"2", "a", true, nil, true},   // too few names
 		{"1", "a:b", true, nil, true}, // too many
 		{"0", "a", true, nil, true},
 		{"01", "a", true, nil, true},

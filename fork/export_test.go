@@ -1,3 +1,5 @@
+//go:build linux
+
 package fork
 
 // SetHelperDir tells the tests where to build internal/forkhelper.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -432,5 +433,44 @@ func TestUpgraderRules(t *testing.T) {
 	}
 	u2.Stop()
 	checkFDs(t, before)
+	goleak.VerifyNone(t)
+}
+
+// TestUpgradeLatency runs 100 upgrades to the helper's "ready" role and
+// reports the spawn-to-ready p50 and p99 (BenchmarkUpgrade measures the
+// same without the race detector in this process).
+func TestUpgradeLatency(t *testing.T) {
+	n := 100
+	if testing.Short() {
+		n = 20
+	}
+	exe := helper(t)
+	before := snapshotFDs(t)
+	lat := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		u, err := NewUpgrader(UpgradeOptions{Path: exe, Args: []string{}, Env: roleEnv("ready", envAddr+"=127.0.0.1:0")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := u.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := u.Ready(); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := u.Upgrade(); err != nil {
+			t.Fatalf("upgrade %d: %v", i, err)
+		}
+		lat = append(lat, time.Since(start))
+		u.Stop()
+		ln.Close()
+		<-u.successorDone()
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	t.Logf("spawn to ready over %d upgrades: p50 %v, p99 %v", n, lat[n/2], lat[(n*99-1)/100])
+	checkFDs(t, before)
+	checkNoChildren(t)
 	goleak.VerifyNone(t)
 }

@@ -17,13 +17,6 @@ const (
 
 const readyByte = 'R'
 
-// Key prefixes of what an Upgrader passes on.
-const (
-	kindListen = "listen"
-	kindPacket = "packet"
-	kindFile   = "file"
-)
-
 // active guards the one-Upgrader-per-process rule.
 var active struct {
 	mu sync.Mutex

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command forkhelper runs one of the fork package's test roles (see
 // internal/forkroles), selected by $FORKHELPER_ROLE. It is small and built
 // without the race detector, so it starts in a millisecond or two where the

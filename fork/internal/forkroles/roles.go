@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package forkroles holds the child programs of the fork package's tests,
 // benchmarks and examples. The test binary runs them from TestMain, and
 // internal/forkhelper, a small uninstrumented program that starts in a
@@ -41,6 +43,10 @@ func Run(role string) {
 	switch role {
 	case "chain":
 		chain()
+	case "true":
+		if err := fork.Init(); err != nil {
+			die("init: %v", err)
+		}
 	case "ready":
 		ready()
 	case "upgrade":

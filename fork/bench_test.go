@@ -1,0 +1,115 @@
+//go:build linux
+
+package fork
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+)
+
+// BenchmarkStart starts /bin/true with two files and waits for it: Start
+// against the exec.Cmd a user would otherwise write, with ExtraFiles.
+func BenchmarkStart(b *testing.B) {
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		b.Skip("no true(1) to start")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	data, err := os.Create(filepath.Join(b.TempDir(), "data"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer data.Close()
+	b.Run("fork", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			cmd := exec.Command(truePath)
+			if err := Start(cmd, NamedFile{"pipe", w}, NamedFile{"data", data}); err != nil {
+				b.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("exec", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			cmd := exec.Command(truePath)
+			cmd.ExtraFiles = []*os.File{w, data}
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkUpgrade measures spawn-to-ready: an Upgrade whose new process
+// (the helper, a small Go program) adopts the listener and calls Ready,
+// and reports the p50 and p99 of the Upgrade calls. Its baseline, exec,
+// starts the same program with exec.Cmd and waits for it to exit after
+// Init: the bare cost of running a Go program.
+func BenchmarkUpgrade(b *testing.B) {
+	exe := helper(b)
+	b.Run("upgrader", func(b *testing.B) {
+		b.ReportAllocs()
+		lat := make([]time.Duration, 0, b.N)
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			u, err := NewUpgrader(UpgradeOptions{Path: exe, Args: []string{}, Env: roleEnv("ready", envAddr+"=127.0.0.1:0")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ln, err := u.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := u.Ready(); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			start := time.Now()
+			if err := u.Upgrade(); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(start))
+			b.StopTimer()
+			u.Stop()
+			ln.Close()
+			<-u.successorDone()
+			b.StartTimer()
+		}
+		reportPercentiles(b, lat)
+	})
+	b.Run("exec", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			cmd := exec.Command(exe)
+			cmd.Env = roleEnv("true")
+			if err := cmd.Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
