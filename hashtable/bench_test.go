@@ -129,12 +129,13 @@ func BenchmarkPut(b *testing.B) {
 									return m
 								}
 							}
-							b.ReportMetric(liveBytes(build)/float64(n), "live-B/entry")
+							live := liveBytes(build) / float64(n)
 							b.ReportAllocs()
 							for b.Loop() {
 								build()
 							}
 							b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
+							b.ReportMetric(live, "live-B/entry")
 						})
 					}
 				})

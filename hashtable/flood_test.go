@@ -159,7 +159,7 @@ func TestReseedUnderWhiteBoxAttack(t *testing.T) {
 	// A map presized to 256 tables: growth never rehashes it whole (a
 	// single-table map draws a new seed whenever it grows, which alone
 	// would defeat this attack), so only flood detection can save it.
-	m := New[int, int](WithCapacity(100000))
+	m := New[int, int](WithCapacity(200000))
 	if len(m.dir) != 256 {
 		t.Fatalf("directory of %d tables, want 256", len(m.dir))
 	}

@@ -117,9 +117,9 @@ func (m *Map[K, V]) layout(n int) {
 }
 
 // layoutFor returns the directory depth and the groups per table for n
-// entries: one table while n fits in a table at most 7/8 full, else enough
-// full-size tables to hold n at 3/4 of their limit, leaving room for the
-// uneven spread of a random hash.
+// entries: one table while n fits in a table at most 7/8 full, else a power
+// of two of full-size tables that hold n at 7/8 of their limit at most,
+// leaving room for the uneven spread of a random hash.
 func layoutFor(n int) (depth uint8, groups int) {
 	if n <= maxTableLimit {
 		g := (n + 6) / 7
@@ -128,7 +128,8 @@ func layoutFor(n int) (depth uint8, groups int) {
 		}
 		return 0, 1 << bits.Len(uint(g-1))
 	}
-	tables := (n + maxTableLimit*3/4 - 1) / (maxTableLimit * 3 / 4)
+	const perTable = maxTableLimit * 7 / 8
+	tables := (n + perTable - 1) / perTable
 	d := bits.Len(uint(tables - 1))
 	if d > maxDepth {
 		// More entries than the directory can spread: oversized tables.
