@@ -26,15 +26,16 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter{w: w}
+		method, path := r.Method, r.URL.Path // before next can change them
 		var s Span
 		if l.watch > 0 {
-			s = l.Start(r.Method + " " + r.URL.Path)
+			s = l.Start(method + " " + path)
 		} else {
 			s = l.Start("")
 		}
 		panicked := true
 		defer func() {
-			s.name = l.requestName(r)
+			s.name = l.requestName(r, method, path)
 			var err error
 			if panicked {
 				err = ErrPanicked
@@ -43,7 +44,7 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 			if status == 0 && !rw.hijacked {
 				status = http.StatusOK
 			}
-			hi := HTTPInfo{Method: r.Method, Path: r.URL.Path, Status: status, Bytes: rw.bytes}
+			hi := HTTPInfo{Method: method, Path: path, Status: status, Bytes: rw.bytes}
 			l.finish(&s, err, nil, &hi)
 		}()
 		next.ServeHTTP(rw, r)
@@ -52,8 +53,9 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 }
 
 // requestName names a request after it was served, when an
-// http.ServeMux has set its Pattern.
-func (l *Log) requestName(r *http.Request) string {
+// http.ServeMux has set its Pattern; method and path are as they were
+// before.
+func (l *Log) requestName(r *http.Request, method, path string) string {
 	if l.reqName != nil {
 		if n := l.reqName(r); n != "" {
 			return n
@@ -63,9 +65,9 @@ func (l *Log) requestName(r *http.Request) string {
 		if i := strings.IndexByte(p, ' '); i > 0 && !strings.Contains(p[:i], "/") {
 			return p // "GET /items/{id}" names its method already
 		}
-		return r.Method + " " + p
+		return method + " " + p
 	}
-	return r.Method + " " + r.URL.Path
+	return method + " " + path
 }
 
 type responseWriter struct {
