@@ -88,3 +88,17 @@ func claimInherited(name string) *os.File {
 	}
 	return nil
 }
+
+// claimFile removes f from the inherited list, reporting whether it was
+// there.
+func claimFile(f *os.File) bool {
+	inherited.mu.Lock()
+	defer inherited.mu.Unlock()
+	for i, nf := range inherited.files {
+		if nf.File == f {
+			inherited.files = append(inherited.files[:i:i], inherited.files[i+1:]...)
+			return true
+		}
+	}
+	return false
+}

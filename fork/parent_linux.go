@@ -82,15 +82,15 @@ func (u *Upgrader) spawn(files []NamedFile) error {
 		cmd.Env = append([]string(nil), u.opts.Env...)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err = Start(cmd, append(files,
+	err = start(cmd, append(files,
 		NamedFile{Name: readyName, File: readyW},
-		NamedFile{Name: aliveName, File: aliveR})...)
+		NamedFile{Name: aliveName, File: aliveR}))
 	readyW.Close()
 	aliveR.Close()
 	if err != nil {
 		readyR.Close()
 		aliveW.Close()
-		return fmt.Errorf("fork: upgrade: %w", err)
+		return fmt.Errorf("fork: upgrade: starting %s: %w", u.path, err)
 	}
 
 	reaped := make(chan struct{})

@@ -31,11 +31,19 @@ import (
 // should close its copies when the child has them; it must Wait for cmd as
 // with exec.Cmd.
 func Start(cmd *exec.Cmd, files ...NamedFile) error {
+	if err := start(cmd, files); err != nil {
+		return fmt.Errorf("fork: start: %w", err)
+	}
+	return nil
+}
+
+// start is Start with errors that do not name the operation.
+func start(cmd *exec.Cmd, files []NamedFile) error {
 	if cmd == nil {
-		return fmt.Errorf("fork: start: %w", ErrNilFile)
+		return ErrNilFile
 	}
 	if len(cmd.ExtraFiles) > 0 {
-		return fmt.Errorf("fork: start: %w", ErrExtraFiles)
+		return ErrExtraFiles
 	}
 	ids := make([]fileID, len(files))
 	dups := make([]*os.File, 0, len(files))
@@ -47,21 +55,21 @@ func Start(cmd *exec.Cmd, files ...NamedFile) error {
 	var names strings.Builder
 	for i, nf := range files {
 		if nf.File == nil {
-			return fmt.Errorf("fork: start: file %d (%q): %w", i, nf.Name, ErrNilFile)
+			return fmt.Errorf("file %d (%q): %w", i, nf.Name, ErrNilFile)
 		}
 		if err := validName(nf.Name); err != nil {
-			return fmt.Errorf("fork: start: file %d: %w", i, err)
+			return fmt.Errorf("file %d: %w", i, err)
 		}
 		// A duplicate of our own: exec.Cmd calls Fd on ExtraFiles, which
 		// would switch a socket from the net package to blocking mode for
 		// every holder of it, the caller's live listener included.
 		d, err := dupFile(nf.File, false)
 		if err != nil {
-			return fmt.Errorf("fork: start: file %d (%q): %w", i, nf.Name, err)
+			return fmt.Errorf("file %d (%q): %w", i, nf.Name, err)
 		}
 		dups = append(dups, d)
 		if ids[i], err = fileIdentity(d); err != nil {
-			return fmt.Errorf("fork: start: file %d (%q): %w", i, nf.Name, err)
+			return fmt.Errorf("file %d (%q): %w", i, nf.Name, err)
 		}
 		if i > 0 {
 			names.WriteByte(':')
@@ -97,10 +105,7 @@ func Start(cmd *exec.Cmd, files ...NamedFile) error {
 	}
 	cmd.ExtraFiles = nil
 	runParent(hs)
-	if err != nil {
-		return fmt.Errorf("fork: start: %w", err)
-	}
-	return nil
+	return err
 }
 
 func isInheritanceVar(kv string) bool {

@@ -338,3 +338,50 @@ func TestAtForkOrder(t *testing.T) {
 		t.Errorf("failed start: %s, want %s", got, want)
 	}
 }
+
+// TestListenSystemd: under socket activation, Listen returns the socket
+// systemd passed for the address, whatever its name.
+func TestListenSystemd(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := target(t, f)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	for _, tt := range []struct {
+		addr string
+		same bool
+	}{
+		{ln.Addr().String(), true},
+		{":" + port, false},          // all addresses: not this socket, bound to one
+		{"127.0.0.1:0", false},       // no port to match
+		{"127.0.0.2:" + port, false}, // another address
+	} {
+		t.Run(tt.addr, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "report")
+			cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0"`, helper(t))
+			cmd.Env = roleEnv("systemd", envOut+"="+out, envAddr+"="+tt.addr, "LISTEN_FDS=1", "LISTEN_FDNAMES=web")
+			cmd.ExtraFiles = []*os.File{f}
+			cmd.Stderr = os.Stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatal(err)
+			}
+			rep := readReport(t, out, 10*time.Second)
+			if got := rep["socket"] == want; got != tt.same {
+				t.Errorf("Listen(%q) got %s, systemd passed %s", tt.addr, rep["socket"], want)
+			}
+			if left := map[bool]string{true: "", false: "web"}[tt.same]; rep["left"] != left {
+				t.Errorf("unclaimed %q, want %q", rep["left"], left)
+			}
+		})
+	}
+}

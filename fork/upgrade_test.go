@@ -474,3 +474,33 @@ func TestUpgradeLatency(t *testing.T) {
 	checkNoChildren(t)
 	goleak.VerifyNone(t)
 }
+
+// TestUpgradeStartFails: a new binary that cannot be started leaves the
+// parent as it was.
+func TestUpgradeStartFails(t *testing.T) {
+	before := snapshotFDs(t)
+	u, err := NewUpgrader(UpgradeOptions{Path: filepath.Join(t.TempDir(), "missing")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := u.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	err = u.Upgrade()
+	if !errors.Is(err, os.ErrNotExist) || !strings.HasPrefix(err.Error(), "fork: upgrade: starting ") {
+		t.Fatalf("Upgrade: %v", err)
+	}
+	select {
+	case <-u.Exit():
+		t.Fatal("Exit closed")
+	default:
+	}
+	u.Stop()
+	ln.Close()
+	checkFDs(t, before)
+	goleak.VerifyNone(t)
+}

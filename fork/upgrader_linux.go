@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Names of the two pipes between an upgrading parent and its new process.
@@ -173,7 +174,10 @@ func (u *Upgrader) Exit() <-chan struct{} { return u.exit }
 // Listen returns a listener for network ("tcp", "tcp4", "tcp6", "unix" or
 // "unixpacket") and addr, as net.Listen would. If the parent passed a
 // listener opened with the same network and addr (the requested address,
-// so ":0" finds the parent's port), Listen returns that very socket. The
+// so ":0" finds the parent's port), Listen returns that very socket. Under
+// systemd socket activation it returns the inherited socket of the same
+// type bound to addr: the same path, or the same port and the same IP
+// (any IP when addr names no host, as in ":8080"). The
 // listener is passed on at every later Upgrade while it is open; the caller
 // owns it and closes it. A unix socket's file is not removed when the
 // listener closes (the successor still uses it); Stop removes it only in
@@ -185,6 +189,11 @@ func (u *Upgrader) Listen(network, addr string) (net.Listener, error) {
 	}
 	var l net.Listener
 	err = u.register(key, func(f *os.File) (interface{ File() (*os.File, error) }, error) {
+		if f == nil {
+			if f = systemdSocket(network, addr); f != nil {
+				defer f.Close()
+			}
+		}
 		if f != nil {
 			l, err = net.FileListener(f)
 		} else {
@@ -219,6 +228,11 @@ func (u *Upgrader) ListenPacket(network, addr string) (net.PacketConn, error) {
 	}
 	var pc net.PacketConn
 	err = u.register(key, func(f *os.File) (interface{ File() (*os.File, error) }, error) {
+		if f == nil {
+			if f = systemdSocket(network, addr); f != nil {
+				defer f.Close()
+			}
+		}
 		if f != nil {
 			pc, err = net.FilePacketConn(f)
 		} else {
@@ -456,4 +470,99 @@ func (u *Upgrader) closeExitLocked() {
 	default:
 		close(u.exit)
 	}
+}
+
+// systemdSocket claims an inherited socket that no Upgrader passed (from
+// systemd socket activation) of network's type, bound to addr; or nil.
+func systemdSocket(network, addr string) *os.File {
+	want, ok := wantedSocket(network, addr)
+	if !ok {
+		return nil
+	}
+	for _, nf := range Inherited() {
+		kind, _, _ := strings.Cut(nf.Name, "/")
+		if kind == kindListen || kind == kindPacket || kind == kindFile {
+			continue
+		}
+		rc, err := nf.File.SyscallConn()
+		if err != nil {
+			continue
+		}
+		match := false
+		_ = rc.Control(func(fd uintptr) { match = want.matches(int(fd)) })
+		if match && claimFile(nf.File) {
+			return nf.File
+		}
+	}
+	return nil
+}
+
+// socketWant describes the socket Listen or ListenPacket asks for.
+type socketWant struct {
+	sotype int
+	family int // 0: either IP family
+	ip     net.IP
+	port   int
+	path   string
+}
+
+func wantedSocket(network, addr string) (socketWant, bool) {
+	var w socketWant
+	switch network {
+	case "unix", "unixgram", "unixpacket":
+		w.sotype = map[string]int{"unix": syscall.SOCK_STREAM, "unixgram": syscall.SOCK_DGRAM, "unixpacket": syscall.SOCK_SEQPACKET}[network]
+		w.family, w.path = syscall.AF_UNIX, addr
+		return w, addr != ""
+	case "tcp", "tcp4", "tcp6":
+		a, err := net.ResolveTCPAddr(network, addr)
+		if err != nil {
+			return w, false
+		}
+		w.sotype, w.ip, w.port = syscall.SOCK_STREAM, a.IP, a.Port
+	case "udp", "udp4", "udp6":
+		a, err := net.ResolveUDPAddr(network, addr)
+		if err != nil {
+			return w, false
+		}
+		w.sotype, w.ip, w.port = syscall.SOCK_DGRAM, a.IP, a.Port
+	default:
+		return w, false
+	}
+	switch network[len(network)-1] {
+	case '4':
+		w.family = syscall.AF_INET
+	case '6':
+		w.family = syscall.AF_INET6
+	}
+	return w, w.port != 0
+}
+
+func (w socketWant) matches(fd int) bool {
+	sotype, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TYPE)
+	if err != nil || sotype != w.sotype {
+		return false
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		return false
+	}
+	var ip net.IP
+	var port, family int
+	switch sa := sa.(type) {
+	case *syscall.SockaddrUnix:
+		return w.family == syscall.AF_UNIX && sa.Name == w.path
+	case *syscall.SockaddrInet4:
+		ip, port, family = net.IP(sa.Addr[:]), sa.Port, syscall.AF_INET
+	case *syscall.SockaddrInet6:
+		ip, port, family = net.IP(sa.Addr[:]), sa.Port, syscall.AF_INET6
+	default:
+		return false
+	}
+	if w.family == syscall.AF_UNIX || (w.family != 0 && w.family != family) || port != w.port {
+		return false
+	}
+	if w.ip == nil || w.ip.IsUnspecified() {
+		return ip.IsUnspecified()
+	}
+	return ip.Equal(w.ip)
 }

@@ -57,6 +57,8 @@ func Run(role string) {
 		hooks()
 	case "inherit":
 		inherit()
+	case "systemd":
+		systemd()
 	default:
 		die("unknown role %q", role)
 	}
@@ -376,4 +378,37 @@ func inherit() {
 	}
 	out("child=%v\nnames=%s\nfds=%s\nenv=%s\ninit=%v\n",
 		fork.IsChild(), strings.Join(names, ","), fds, strings.Join(left, ","), initErr)
+}
+
+// systemd is a first-generation server under socket activation: it asks
+// its Upgrader for $FORKHELPER_ADDR and reports the socket it got and the
+// inherited files left unclaimed.
+func systemd() {
+	if err := fork.Init(); err != nil {
+		die("init: %v", err)
+	}
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
+	if err != nil {
+		die("%v", err)
+	}
+	defer u.Stop()
+	l, err := u.Listen("tcp", os.Getenv(EnvAddr))
+	if err != nil {
+		die("%v", err)
+	}
+	defer l.Close()
+	rc, err := l.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		die("%v", err)
+	}
+	var target string
+	_ = rc.Control(func(fd uintptr) { target, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))) })
+	if err != nil {
+		die("%v", err)
+	}
+	var left []string
+	for _, nf := range fork.Inherited() {
+		left = append(left, nf.Name)
+	}
+	out("socket=%s\nleft=%s\n", target, strings.Join(left, ","))
 }
