@@ -385,3 +385,68 @@ func TestListenSystemd(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketMatch: the rules by which Listen recognises a socket from
+// systemd.
+func TestSocketMatch(t *testing.T) {
+	fdOf := func(c syscall.Conn) int {
+		rc, err := c.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fd int
+		_ = rc.Control(func(u uintptr) { fd = int(u) })
+		return fd
+	}
+	one, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	all, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	path := filepath.Join(t.TempDir(), "s")
+	unix, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close()
+	port := func(a net.Addr) string { _, p, _ := net.SplitHostPort(a.String()); return p }
+	oneFD, allFD, udpFD, unixFD := fdOf(one.(*net.TCPListener)), fdOf(all.(*net.TCPListener)), fdOf(udp.(*net.UDPConn)), fdOf(unix.(*net.UnixListener))
+	tests := []struct {
+		network, addr string
+		fd            int
+		want          bool
+	}{
+		{"tcp", one.Addr().String(), oneFD, true},
+		{"tcp4", one.Addr().String(), oneFD, true},
+		{"tcp6", one.Addr().String(), oneFD, false},
+		{"tcp", ":" + port(one.Addr()), oneFD, false},
+		{"tcp", "127.0.0.2:" + port(one.Addr()), oneFD, false},
+		{"tcp", ":" + port(all.Addr()), allFD, true},
+		{"tcp", "0.0.0.0:" + port(all.Addr()), allFD, true},
+		{"tcp", "127.0.0.1:" + port(all.Addr()), allFD, false},
+		{"tcp", "127.0.0.1:0", oneFD, false},
+		{"udp", udp.LocalAddr().String(), udpFD, true},
+		{"tcp", udp.LocalAddr().String(), udpFD, false},
+		{"unix", path, unixFD, true},
+		{"unix", path + "x", unixFD, false},
+		{"unixgram", path, unixFD, false},
+		{"unix", path, oneFD, false},
+		{"ip", "127.0.0.1", oneFD, false},
+	}
+	for _, tt := range tests {
+		w, ok := wantedSocket(tt.network, tt.addr)
+		if got := ok && w.matches(tt.fd); got != tt.want {
+			t.Errorf("%s %s against descriptor %d: %v, want %v", tt.network, tt.addr, tt.fd, got, tt.want)
+		}
+	}
+}
