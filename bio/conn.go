@@ -130,7 +130,8 @@ func orDefault(v, d int) int {
 	return v
 }
 
-// run starts the engine if it has not run yet and may. Callers hold mu.
+// ensureStarted starts the engine if it has not run yet and may. Callers
+// hold mu.
 func (e *engine) ensureStarted() {
 	if !e.started && e.fatal == nil && !e.closedOut {
 		e.start()
@@ -374,6 +375,7 @@ type WriteError struct {
 	Err error
 }
 
+// Error returns "bio: write failed: " and the cause.
 func (e *WriteError) Error() string { return "bio: write failed: " + e.Err.Error() }
 
 // Unwrap returns the cause.

@@ -54,6 +54,9 @@
 //		}
 //	}
 //
+// When WriteIncoming returns a [*BufferError] it kept what its limit
+// allows: Read to drain the Conn, then feed the rest.
+//
 // Flushing before feeding matters: the peer may be waiting for our bytes
 // (a handshake flight, a KeyUpdate reply) before it sends its own, and
 // after a failed handshake the fatal alert is in the outgoing buffer. An

@@ -33,6 +33,7 @@ type BufferError struct {
 	Limit  int    // the configured limit in bytes
 }
 
+// Error says which buffer is full and what to call.
 func (e *BufferError) Error() string {
 	drain := "Read"
 	if e.Buffer == "outgoing" {
@@ -45,12 +46,14 @@ func (e *BufferError) Error() string {
 func (e *BufferError) Is(target error) bool { return target == ErrBufferFull }
 
 // HandshakeError is the sticky error of a failed handshake. Err is what
-// crypto/tls reported (a [tls.AlertError], an [x509.UnknownAuthorityError],
-// the error of a VerifyConnection hook, ...) or [ErrTruncated].
+// crypto/tls reported (an [crypto/x509.UnknownAuthorityError], the error of
+// a VerifyConnection hook, "remote error: tls: ..." when the peer sent an
+// alert, ...) or [ErrTruncated]; errors.Is and errors.As see through it.
 type HandshakeError struct {
 	Err error
 }
 
+// Error returns "bio: handshake failed: " and the cause.
 func (e *HandshakeError) Error() string { return "bio: handshake failed: " + e.Err.Error() }
 
 // Unwrap returns the cause.

@@ -258,3 +258,32 @@ func (r *recordCounter) scan(p []byte) {
 		}
 	}
 }
+
+// TestOpenSSLReceivesAlert fails a handshake on the bio side (the server's
+// certificate is from an unknown CA) and checks that s_server receives the
+// fatal alert the pump flushed.
+func TestOpenSSLReceivesAlert(t *testing.T) {
+	t.Parallel()
+	p, stranger := newPKI(t), newPKI(t)
+	cert, key := p.server.WritePEM(t, t.TempDir())
+	srv := testpeer.OpenSSLServer(t, "-cert", cert, "-key", key)
+	tcp, err := net.DialTimeout("tcp", srv.Addr, peerTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewStream(Client(stranger.clientConfig()), tcp)
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(peerTimeout))
+	err = s.Handshake()
+	var he *HandshakeError
+	if !errors.As(err, &he) {
+		t.Fatalf("Handshake = %v, want a *HandshakeError", err)
+	}
+	deadline := time.Now().Add(peerTimeout)
+	for !strings.Contains(srv.Stderr(), "alert bad certificate") {
+		if time.Now().After(deadline) {
+			t.Fatalf("s_server did not report our alert; stderr:\n%s", srv.Stderr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

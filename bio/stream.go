@@ -168,11 +168,10 @@ func (s *Stream) fill() error {
 	defer s.rmu.Unlock()
 	if len(s.pending) > 0 {
 		// The Conn refused these before; Read has drained it since.
-		n, err := s.c.WriteIncoming(s.pending)
+		// A fatal error comes back from the Conn's next call, after the
+		// caller has flushed the alert.
+		n, _ := s.c.WriteIncoming(s.pending)
 		s.pending = s.pending[n:]
-		if err != nil && !errors.Is(err, ErrBufferFull) {
-			return err
-		}
 		return nil
 	}
 	if s.rerr != nil {
@@ -184,11 +183,8 @@ func (s *Stream) fill() error {
 	n, err := s.rw.Read(s.rbuf)
 	if n > 0 {
 		m, werr := s.c.WriteIncoming(s.rbuf[:n])
-		if m < n {
+		if errors.Is(werr, ErrBufferFull) {
 			s.pending = append(s.pending[:0], s.rbuf[m:n]...)
-		}
-		if werr != nil && !errors.Is(werr, ErrBufferFull) {
-			return werr
 		}
 	}
 	switch {
