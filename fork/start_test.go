@@ -362,7 +362,6 @@ func TestListenSystemd(t *testing.T) {
 		same bool
 	}{
 		{ln.Addr().String(), true},
-		{":" + port, false},          // all addresses: not this socket, bound to one
 		{"127.0.0.1:0", false},       // no port to match
 		{"127.0.0.2:" + port, false}, // another address
 	} {
