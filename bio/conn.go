@@ -63,7 +63,9 @@ func (a Addr) String() string { return string(a) }
 // Conn is safe for concurrent use: its methods are serialized, and none of
 // them waits for the peer. crypto/tls runs only inside a method call, on a
 // goroutine the Conn owns; tls.Config callbacks run there too, so they must
-// not call back into the same Conn.
+// not call back into the same Conn. Nor should they hold a reference to it:
+// a Conn reachable from its own config is never collected, so the cleanup
+// that ends the engine of an abandoned Conn cannot run.
 type Conn struct {
 	e *engine
 }
