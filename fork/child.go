@@ -40,15 +40,18 @@ var inherited struct {
 // Linux, Init adopts nothing and returns nil, so it is safe as the first
 // line of a portable main.
 func Init() error {
+	first, child := false, false
 	inherited.once.Do(func() {
-		files, child, err := adopt()
+		files, isChild, err := adopt()
 		inherited.mu.Lock()
-		inherited.files, inherited.child, inherited.err = files, child, err
+		inherited.files, inherited.child, inherited.err = files, isChild, err
 		inherited.mu.Unlock()
-		if child {
-			runChild(hookSnapshot())
-		}
+		first, child = true, isChild
 	})
+	if first && child {
+		// Outside the Once, so that a hook may call Inherited or IsChild.
+		runChild(hookSnapshot())
+	}
 	inherited.mu.Lock()
 	defer inherited.mu.Unlock()
 	return inherited.err

@@ -326,7 +326,7 @@ func TestAtForkOrder(t *testing.T) {
 	if got := strings.Join(log, ","); got != want {
 		t.Errorf("parent side: %s, want %s", got, want)
 	}
-	if got, want := waitFile(t, out, 10*time.Second), "child1,child2,child3 child=true"; got != want {
+	if got, want := waitFile(t, out, 10*time.Second), "child1,child2,child3,inherited0 child=true"; got != want {
 		t.Errorf("child side: %s, want %s", got, want)
 	}
 

@@ -352,6 +352,8 @@ func hooks() {
 			func() { order = append(order, "parent"+n) },
 			func() { order = append(order, "child"+n) })
 	}
+	// A child hook may use the package: Init has adopted the files.
+	fork.AtFork(nil, nil, func() { order = append(order, fmt.Sprintf("inherited%d", len(fork.Inherited()))) })
 	if err := fork.Init(); err != nil {
 		die("init: %v", err)
 	}
