@@ -73,6 +73,8 @@ type Conn struct {
 // Client returns the client side of a TLS connection configured by cfg,
 // with the default [Options]. As with [tls.Client], cfg must set
 // ServerName or InsecureSkipVerify; cfg must not be changed afterwards.
+// TLS 1.2 renegotiation is not supported: with cfg.Renegotiation set, the
+// handshake fails with a *HandshakeError that says so.
 func Client(cfg *tls.Config) *Conn { return ClientWith(cfg, Options{}) }
 
 // Server returns the server side of a TLS connection configured by cfg,
@@ -107,6 +109,11 @@ func newConn(cfg *tls.Config, o Options, client bool) *Conn {
 	switch {
 	case cfg == nil:
 		e.hsErr = &HandshakeError{Err: errors.New("nil *tls.Config")}
+		e.fatal = e.hsErr
+	case client && cfg.Renegotiation != tls.RenegotiateNever:
+		// A renegotiation holds crypto/tls's handshake lock while it waits
+		// for the peer, and Write would wait for that lock inside a call.
+		e.hsErr = &HandshakeError{Err: errRenegotiation}
 		e.fatal = e.hsErr
 	case client:
 		e.tc = tls.Client(e, cfg)

@@ -638,16 +638,25 @@ func TestConcurrentUse(t *testing.T) {
 	}
 }
 
-func TestNilConfig(t *testing.T) {
+func TestUnusableConfig(t *testing.T) {
 	t.Parallel()
-	c := Client(nil)
-	err := c.Handshake()
-	var he *HandshakeError
-	if !errors.As(err, &he) {
-		t.Fatalf("Handshake with nil config = %v", err)
-	}
-	if _, err := c.WriteIncoming([]byte{22, 3, 1}); err != he {
-		t.Fatalf("WriteIncoming = %v", err)
+	for name, cfg := range map[string]*tls.Config{
+		"nil":           nil,
+		"renegotiation": {ServerName: "x", Renegotiation: tls.RenegotiateOnceAsClient},
+	} {
+		c := Client(cfg)
+		err := c.Handshake()
+		var he *HandshakeError
+		if !errors.As(err, &he) {
+			t.Fatalf("%s: Handshake = %v, want a *HandshakeError", name, err)
+		}
+		if _, err := c.WriteIncoming([]byte{22, 3, 1}); err != he {
+			t.Fatalf("%s: WriteIncoming = %v", name, err)
+		}
+		if _, err := c.Write([]byte("x")); err != he {
+			t.Fatalf("%s: Write = %v", name, err)
+		}
+		t.Logf("%s: %v", name, err)
 	}
 }
 

@@ -22,6 +22,10 @@ var ErrBufferFull = errors.New("bio: buffer full")
 // errClosed is returned after Close by calls that need an open connection.
 var errClosed = fmt.Errorf("bio: use of closed connection: %w", net.ErrClosed)
 
+// errRenegotiation is the handshake error of a client config that allows
+// TLS 1.2 renegotiation.
+var errRenegotiation = errors.New("TLS 1.2 renegotiation is not supported: set tls.Config.Renegotiation to tls.RenegotiateNever")
+
 // errIncomingClosed is returned by WriteIncoming after CloseIncoming.
 var errIncomingClosed = fmt.Errorf("bio: WriteIncoming after CloseIncoming: %w", net.ErrClosed)
 
