@@ -107,9 +107,10 @@ func (v *Verifier) VerifyChain(chain []*x509.Certificate, ocspStaple []byte) ([]
 	return out, nil
 }
 
-// verifyFor returns a VerifyConnection function that verifies against name
-// when neither Verifier.Name nor the connection can tell it (the Dialer
-// knows the address it dialed).
+// verifyFor returns a VerifyConnection function for a Dialer, which knows
+// the name it dialed even when crypto/tls hides it (an IP literal): the
+// name verified is Verifier.Name, else name, else the connection's
+// ServerName.
 func (v *Verifier) verifyFor(name string) func(tls.ConnectionState) error {
 	if v.Name != "" {
 		name = v.Name
