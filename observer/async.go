@@ -1,8 +1,8 @@
 package observer
 
 import (
-	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // queue feeds one Async subscription's goroutine. It is a ring buffer under
@@ -12,6 +12,7 @@ type queue[T any] struct {
 	mu         sync.Mutex
 	buf        []T // ring, grown on demand up to limit (past it only for Block overflow)
 	head, n    int
+	taken      atomic.Int64 // values the goroutine took in a batch and has not started yet
 	limit      int
 	policy     Policy
 	sleeping   bool          // the goroutine waits on wake
@@ -34,13 +35,17 @@ func newQueue[T any](buffer int, p Policy) *queue[T] {
 // push enqueues v according to the policy. It returns true only when a
 // Block queue had no room before ctx ended, in which case v is lost and
 // counted in sub's Dropped.
-func (q *queue[T]) push(sub *Subscription, v T, ctx context.Context) (lost bool) {
+//
+// push must not be inlined: inObserver counts on its caller's frame.
+//
+//go:noinline
+func (q *queue[T]) push(sub *Subscription, v T, d *delivery) (lost bool) {
 	q.mu.Lock()
 	if q.stopped || q.completing {
 		q.mu.Unlock()
 		return false
 	}
-	if q.n >= q.limit {
+	if q.fullLocked() {
 		switch q.policy {
 		case DropNewest:
 			q.mu.Unlock()
@@ -50,7 +55,7 @@ func (q *queue[T]) push(sub *Subscription, v T, ctx context.Context) (lost bool)
 			q.popFront()
 			sub.dropped.Add(1)
 		default:
-			if room, expired := q.waitRoom(ctx); !room {
+			if room, expired := q.waitRoom(d); !room {
 				q.mu.Unlock()
 				if expired {
 					sub.dropped.Add(1)
@@ -68,9 +73,10 @@ func (q *queue[T]) push(sub *Subscription, v T, ctx context.Context) (lost bool)
 // waitRoom waits, with q.mu held on entry and on return, until the queue
 // has room or may grow past its limit (room), or until ctx ends (expired)
 // or the queue stops taking values (neither).
-func (q *queue[T]) waitRoom(ctx context.Context) (room, expired bool) {
+func (q *queue[T]) waitRoom(d *delivery) (room, expired bool) {
+	ctx := d.ctx
 	checked, overflow := false, false
-	for q.n >= q.limit && !overflow {
+	for q.fullLocked() && !overflow {
 		if ctx.Err() != nil {
 			return false, true
 		}
@@ -78,7 +84,7 @@ func (q *queue[T]) waitRoom(ctx context.Context) (room, expired bool) {
 			// Waiting from inside an observer could wait on itself (its own
 			// queue) or on a cycle of observers: queue past the limit instead.
 			q.mu.Unlock()
-			overflow = inObserver(true)
+			overflow = d.insideObserver()
 			checked = true
 		} else {
 			if q.space == nil {
@@ -97,6 +103,12 @@ func (q *queue[T]) waitRoom(ctx context.Context) (room, expired bool) {
 		}
 	}
 	return true, false
+}
+
+// fullLocked reports whether the values waiting for the observer, queued
+// or taken in a batch but not yet started, fill the buffer.
+func (q *queue[T]) fullLocked() bool {
+	return q.n+int(q.taken.Load()) >= q.limit
 }
 
 // signalLocked wakes the goroutine if it sleeps.
@@ -165,10 +177,19 @@ func (q *queue[T]) complete() {
 }
 
 // run is the subscription's goroutine.
+//
+// Under Block and DropNewest, which never take back a queued value, it takes
+// the whole queue at once and delivers it without the lock, so a busy
+// subscription costs one lock per batch instead of one per value; taken
+// keeps those values counted against the buffer until each one starts.
+// Under DropOldest and Latest a queued value may still be replaced, so it
+// takes one value at a time.
 func (q *queue[T]) run(e *entry[T]) {
 	defer q.exit(e)
+	batching := q.policy != DropOldest && q.policy != Latest
+	var spare []T
+	q.mu.Lock()
 	for {
-		q.mu.Lock()
 		for q.n == 0 && !q.stopped && !q.completing {
 			q.sleeping = true
 			q.mu.Unlock()
@@ -179,10 +200,38 @@ func (q *queue[T]) run(e *entry[T]) {
 			q.mu.Unlock()
 			return
 		}
-		v := q.popFront()
-		q.roomLocked()
+		if !batching {
+			v := q.popFront()
+			if q.n <= q.limit/2 {
+				// Waking blocked notifiers only once half the queue is free
+				// lets them refill it in one go instead of one slot per wake.
+				q.roomLocked()
+			}
+			q.mu.Unlock()
+			callOne(e, v)
+			q.mu.Lock()
+			continue
+		}
+		buf, head, n := q.buf, q.head, q.n
+		q.buf, q.head, q.n = spare, 0, 0
+		q.taken.Store(int64(n))
 		q.mu.Unlock()
-		callOne(e, v)
+		var zero T
+		for i := 0; i < n; i++ {
+			if e.sub.state.Load() == stateEnded {
+				break // unsubscribed: discard the rest
+			}
+			j := (head + i) % len(buf)
+			v := buf[j]
+			buf[j] = zero
+			q.taken.Add(-1)
+			callOne(e, v)
+		}
+		clear(buf)
+		spare = buf
+		q.mu.Lock()
+		q.taken.Store(0)
+		q.roomLocked()
 	}
 }
 
@@ -192,10 +241,12 @@ func (q *queue[T]) exit(e *entry[T]) {
 	q.mu.Lock()
 	q.stopped = true
 	q.buf, q.head, q.n = nil, 0, 0
+	q.taken.Store(0)
 	q.roomLocked()
 	q.mu.Unlock()
 	if e.sub.state.Swap(stateEnded) != stateEnded {
 		e.subj.remove(e)
+		e.subj.ends.Add(1)
 	}
 	e.sub.finish()
 }

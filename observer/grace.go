@@ -82,12 +82,14 @@ func (r *readers) synchronize() {
 // inObserver reports whether the calling goroutine is running an observer
 // callback of this package, that is whether one of the functions that call
 // observers is on its stack. It is the slow path of Unsubscribe, Close and a
-// full Block queue, taken only when they would otherwise have to wait.
+// full Block queue, taken only when they would otherwise have to wait, and
+// costs a stack walk plus one cached lookup per frame.
 //
 // With skipOwn, the nearest such function is the caller's own delivery loop
 // (a Notify pushing into a queue) and does not count.
 func inObserver(skipOwn bool) bool {
-	pcs := make([]uintptr, 64)
+	var buf [64]uintptr
+	pcs := buf[:]
 	for {
 		n := runtime.Callers(2, pcs)
 		if n < len(pcs) || len(pcs) >= 1<<20 {
@@ -96,19 +98,34 @@ func inObserver(skipOwn bool) bool {
 		}
 		pcs = make([]uintptr, 2*len(pcs))
 	}
-	frames := runtime.CallersFrames(pcs)
-	for {
-		f, more := frames.Next()
-		if isCallerFrame(f.Function) {
+	for _, pc := range pcs {
+		if isCallerPC(pc) {
 			if !skipOwn {
 				return true
 			}
 			skipOwn = false
 		}
-		if !more {
-			return false
-		}
 	}
+	return false
+}
+
+// callerPCs caches isCallerPC by return address; it holds at most one entry
+// per call site in the program.
+var callerPCs sync.Map
+
+// isCallerPC reports whether the return address pc lies in deliver or
+// callOne. Neither is ever inlined (both defer), and the calls they make
+// that can lead back here are not inlined into them (observers are called
+// through func values, and push is marked noinline), so the function that
+// contains pc-1 names the frame exactly.
+func isCallerPC(pc uintptr) bool {
+	if v, ok := callerPCs.Load(pc); ok {
+		return v.(bool)
+	}
+	f := runtime.FuncForPC(pc - 1)
+	is := f != nil && isCallerFrame(f.Name())
+	callerPCs.Store(pc, is)
+	return is
 }
 
 // funcPrefix is this package's prefix in function names, such as

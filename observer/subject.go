@@ -20,9 +20,24 @@ var ErrClosed = errors.New("observer: subject is closed")
 // inside its own observers. A nil *Subject behaves as a closed one.
 type Subject[T any] struct {
 	mu     sync.Mutex                  // serializes changes to subs
-	subs   atomic.Pointer[[]*entry[T]] // immutable snapshot, in subscription order
+	subs   atomic.Pointer[snapshot[T]] // immutable, in subscription order
 	closed atomic.Bool                 // written under mu
+	ends   atomic.Uint64               // counts subscriptions ended; see deliver
 	rd     readers
+}
+
+// snapshot is the list of subscriptions Notify iterates. It is never
+// modified once published.
+type snapshot[T any] struct {
+	slots   []slot[T]
+	hasSync bool // some subscription is synchronous
+}
+
+// slot is one element of a snapshot: what Notify needs of an entry, inline,
+// so that the loop reads the snapshot sequentially like a []func(T).
+type slot[T any] struct {
+	fn func(T) // nil for an Async subscription: push to e.q
+	e  *entry[T]
 }
 
 // entry is one subscription of a Subject[T]: the observer and, for Async,
@@ -86,15 +101,19 @@ func (s *Subject[T]) add(e *entry[T]) bool {
 	if s.closed.Load() || e.sub.state.Load() != stateActive {
 		return false
 	}
-	var next []*entry[T]
+	next := &snapshot[T]{hasSync: e.q == nil}
 	if p := s.subs.Load(); p != nil {
 		// Appending in place is safe: readers of the current snapshot never
 		// look past its length, and only the newest snapshot is appended to.
-		next = append(*p, e)
-	} else {
-		next = []*entry[T]{e}
+		next.slots = p.slots
+		next.hasSync = next.hasSync || p.hasSync
 	}
-	s.subs.Store(&next)
+	sl := slot[T]{e: e}
+	if e.q == nil {
+		sl.fn = e.fn
+	}
+	next.slots = append(next.slots, sl)
+	s.subs.Store(next)
 	return true
 }
 
@@ -106,19 +125,22 @@ func (s *Subject[T]) remove(e *entry[T]) {
 	if p == nil {
 		return
 	}
-	old := *p
-	for i, x := range old {
-		if x != e {
+	old := p.slots
+	for i := range old {
+		if old[i].e != e {
 			continue
 		}
 		if len(old) == 1 {
 			s.subs.Store(nil)
 			return
 		}
-		next := make([]*entry[T], 0, len(old)-1)
-		next = append(next, old[:i]...)
-		next = append(next, old[i+1:]...)
-		s.subs.Store(&next)
+		next := &snapshot[T]{slots: make([]slot[T], 0, len(old)-1)}
+		next.slots = append(next.slots, old[:i]...)
+		next.slots = append(next.slots, old[i+1:]...)
+		for _, sl := range next.slots {
+			next.hasSync = next.hasSync || sl.fn != nil
+		}
+		s.subs.Store(next)
 		return
 	}
 }
@@ -128,6 +150,7 @@ func (e *entry[T]) end(wait bool) {
 	first := e.sub.state.Swap(stateEnded) != stateEnded
 	if first {
 		e.subj.remove(e)
+		e.subj.ends.Add(1)
 	}
 	if e.q != nil {
 		if first {
@@ -206,43 +229,83 @@ func (s *Subject[T]) notify(ctx context.Context, v T) int {
 	if p == nil {
 		return 0
 	}
-	list := *p
-	phase := s.rd.enter()
-	defer s.rd.leave(phase)
-	lost := 0
-	for i := 0; i < len(list); {
-		i = deliver(list, i, v, ctx, &lost)
+	if p.hasSync {
+		// Only synchronous deliveries need a grace period (an Async
+		// Unsubscribe waits for its goroutine instead). Enter, then load
+		// the snapshot again: a Notify that enters after an Unsubscribe's
+		// grace period began loads a snapshot without that subscription.
+		phase := s.rd.enter()
+		defer s.rd.leave(phase)
+		if p = s.subs.Load(); p == nil {
+			return 0
+		}
 	}
-	return lost
+	list := p.slots
+	d := delivery{ctx: ctx, ends: &s.ends, ends0: s.ends.Load()}
+	for i := 0; i < len(list); {
+		i = deliver(list, i, v, &d)
+	}
+	return d.lost
+}
+
+// delivery is the state of one Notify call, shared by the observers it
+// reaches.
+type delivery struct {
+	ctx   context.Context
+	ends  *atomic.Uint64 // the subject's count of ended subscriptions
+	ends0 uint64         // its value when the Notify began
+	lost  int            // Block subscriptions that lost the value to ctx
+	inObs int8           // whether the notifier runs inside an observer: 0 unknown, 1 no, 2 yes
+}
+
+// insideObserver caches inObserver for the Block queues of one Notify. It
+// must be called from push.
+func (d *delivery) insideObserver() bool {
+	if d.inObs == 0 {
+		d.inObs = 1
+		if inObserver(true) {
+			d.inObs = 2
+		}
+	}
+	return d.inObs == 2
 }
 
 // deliver hands v to list[i:]. It recovers a panicking observer, reports it
 // and returns the index after it, so that one deferred function per Notify
 // covers every observer; otherwise it returns len(list). deliver is also a
 // marker: inObserver looks for it on the stack.
-func deliver[T any](list []*entry[T], i int, v T, ctx context.Context, lost *int) (next int) {
+//
+// A subscription of the snapshot may have ended since it was loaded. One
+// that ended by an Unsubscribe or Close that waits needs no check: they wait
+// for this Notify to return. One that ended without waiting (from inside an
+// observer, possibly this goroutine's) must be skipped, so once the
+// subject's count of ends moves past ends0, each state is checked before
+// its call; until then the loop reads nothing but the snapshot.
+func deliver[T any](list []slot[T], i int, v T, d *delivery) (next int) {
 	defer func() {
 		if next < len(list) {
 			// recover is nil when the observer called runtime.Goexit: the
 			// goroutine is ending and the remaining observers are skipped.
 			if r := recover(); r != nil {
-				reportPanic(list[next].onPanic, r)
+				reportPanic(list[next].e.onPanic, r)
 				next++
 			}
 		}
 	}()
-	for next = i; next < len(list); next++ {
-		e := list[next]
-		if e.sub.state.Load() != stateActive {
+	ends, ends0 := d.ends, d.ends0
+	for j := i; j < len(list); j++ {
+		sl := &list[j]
+		if ends.Load() != ends0 && sl.e.sub.state.Load() != stateActive {
 			continue
 		}
-		if e.q == nil {
-			e.fn(v)
-		} else if e.q.push(&e.sub, v, ctx) {
-			*lost++
+		next = j // for the deferred function, should this call panic
+		if sl.fn != nil {
+			sl.fn(v)
+		} else if sl.e.q.push(&sl.e.sub, v, d) {
+			d.lost++
 		}
 	}
-	return next
+	return len(list)
 }
 
 // callOne calls e's observer once, recovering a panic. It is the other
@@ -275,7 +338,8 @@ func (s *Subject[T]) Close() {
 	s.mu.Unlock()
 	var ended []*entry[T]
 	if p != nil {
-		for _, e := range *p {
+		for _, sl := range p.slots {
+			e := sl.e
 			if e.q != nil {
 				if e.sub.state.CompareAndSwap(stateActive, stateCompleting) {
 					e.q.complete()
@@ -284,6 +348,7 @@ func (s *Subject[T]) Close() {
 				ended = append(ended, e)
 			}
 		}
+		s.ends.Add(1)
 	}
 	if s.rd.busy() && !inObserver(false) {
 		s.rd.synchronize()
@@ -304,7 +369,7 @@ func (s *Subject[T]) Len() int {
 		return 0
 	}
 	if p := s.subs.Load(); p != nil {
-		return len(*p)
+		return len(p.slots)
 	}
 	return 0
 }

@@ -183,7 +183,9 @@ func (v *Value[T]) pump() {
 // first gives a new subscription of a Value its first value.
 func (s *Subject[T]) first(e *entry[T], x T) {
 	if e.q != nil {
-		e.q.push(&e.sub, x, context.Background())
+		// The queue is new and empty: push never waits, and inObs says so
+		// since this call does not come from deliver.
+		e.q.push(&e.sub, x, &delivery{ctx: context.Background(), inObs: 2})
 		return
 	}
 	phase := s.rd.enter()
