@@ -142,6 +142,10 @@ type VerifyError struct {
 	Err error
 }
 
+// maxChainShown bounds how many certificates an error message lists: a
+// real chain has two to four, a hostile peer may send hundreds.
+const maxChainShown = 8
+
 // Error returns "tlsutil: <reason>: <detail>" followed by the chain the peer
 // sent, with subjects, issuers and validity.
 func (e *VerifyError) Error() string {
@@ -164,6 +168,10 @@ func (e *VerifyError) Error() string {
 	if len(e.Chain) > 0 {
 		b.WriteString("; chain sent by the peer: ")
 		for i, c := range e.Chain {
+			if i == maxChainShown {
+				fmt.Fprintf(&b, " and %d more", len(e.Chain)-i)
+				break
+			}
 			if i > 0 {
 				b.WriteString(", ")
 			}

@@ -275,6 +275,9 @@ func describeRole(chain []*x509.Certificate, c *x509.Certificate) string {
 	return "the root"
 }
 
+// maxExplainChecks bounds the signature checks explainUnknown makes.
+const maxExplainChecks = 100
+
 // explainUnknown follows issuer links from the leaf through the
 // certificates the peer sent and says where the chain stops, and whether an
 // intermediate seems to be missing.
@@ -282,10 +285,17 @@ func explainUnknown(chain []*x509.Certificate, roots *x509.CertPool) string {
 	used := make([]bool, len(chain))
 	used[0] = true
 	cur := chain[0]
+	// A hostile peer could send many certificates with the same subject;
+	// bound the signature checks as crypto/x509 bounds its own.
+	budget := maxExplainChecks
 	for {
 		next := -1
 		for i, c := range chain {
-			if !used[i] && bytes.Equal(c.RawSubject, cur.RawIssuer) && cur.CheckSignatureFrom(c) == nil {
+			if used[i] || !bytes.Equal(c.RawSubject, cur.RawIssuer) || budget == 0 {
+				continue
+			}
+			budget--
+			if cur.CheckSignatureFrom(c) == nil {
 				next = i
 				break
 			}

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"strings"
@@ -389,5 +390,28 @@ func TestRevocationPolicyString(t *testing.T) {
 		if got := p.String(); got != want {
 			t.Fatalf("%d: %q, want %q", int(p), got, want)
 		}
+	}
+}
+
+// TestExplainBounded: a peer sending many impostor intermediates with the
+// right subject costs a bounded number of signature checks.
+func TestExplainBounded(t *testing.T) {
+	t.Parallel()
+	p := sharedPKI(t)
+	leaf := p.inter.Leaf(t)
+	chain := []*x509.Certificate{leaf.Cert}
+	for i := 0; i < maxExplainChecks+20; i++ {
+		chain = append(chain, p.other.Intermediate(t).Cert) // same subject as p.inter, other key
+	}
+	// crypto/x509 gives up first, with its own bound.
+	v := &Verifier{Roots: p.root.Pool(), Name: "localhost"}
+	_, err := v.VerifyChain(chain, nil)
+	wantReason(t, err, BadChain, "signature check attempts limit", fmt.Sprintf("and %d more", len(chain)-maxChainShown))
+	if n := len(err.Error()); n > 4000 {
+		t.Fatalf("message of %d bytes", n)
+	}
+	// The diagnosis is bounded too.
+	if got := explainUnknown(chain, nil); !strings.Contains(got, "do not link to the leaf") {
+		t.Fatalf("explanation: %s", got)
 	}
 }
