@@ -45,13 +45,20 @@ func newExamplePKI() examplePKI {
 		}
 		return c
 	}
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return k
+	}
 	now := time.Now()
-	rootKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rootKey := newKey()
 	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Example Root"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign}
 	root := issue(rootTmpl, rootTmpl, rootKey.Public(), rootKey)
-	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leafKey := newKey()
 	leaf := issue(&x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), DNSNames: []string{"localhost"},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -185,10 +192,17 @@ func ExampleReloader() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(pki.leaf.PrivateKey)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(pki.leaf.PrivateKey)
+	if err != nil {
+		log.Fatal(err)
+	}
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.leaf.Certificate[0]}), 0o600)
-	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.leaf.Certificate[0]}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		log.Fatal(err)
+	}
 
 	r, err := tlsutil.NewReloader(tlsutil.ReloadConfig{
 		CertFile: certFile,
@@ -202,11 +216,16 @@ func ExampleReloader() {
 	cfg := tlsutil.ServerConfig()
 	cfg.GetCertificate = r.GetCertificate
 
-	c, _ := cfg.GetCertificate(&tls.ClientHelloInfo{})
+	c, err := cfg.GetCertificate(&tls.ClientHelloInfo{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(c.Leaf.Subject.CommonName)
 
 	// A broken key on disk does not replace the good pair.
-	_ = os.WriteFile(keyFile, []byte("oops"), 0o600)
+	if err := os.WriteFile(keyFile, []byte("oops"), 0o600); err != nil {
+		log.Fatal(err)
+	}
 	_, err = r.Reload()
 	fmt.Println(err != nil, r.Certificate() == c)
 	// Output:
