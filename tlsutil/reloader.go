@@ -63,6 +63,9 @@ type Reloader struct {
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	// inCallback is set while the polling goroutine runs OnError, so a
+	// Close called from OnError does not wait for itself.
+	inCallback atomic.Bool
 }
 
 type material struct {
@@ -116,7 +119,7 @@ func (r *Reloader) poll(interval time.Duration) {
 		case <-r.stop:
 			return
 		case <-t.C:
-			_, _ = r.reload()
+			_, _ = r.reload(true)
 		}
 	}
 }
@@ -125,10 +128,10 @@ func (r *Reloader) poll(interval time.Duration) {
 // anything was swapped; on error the old material stays and OnError is
 // called too.
 func (r *Reloader) Reload() (changed bool, err error) {
-	return r.reload()
+	return r.reload(false)
 }
 
-func (r *Reloader) reload() (bool, error) {
+func (r *Reloader) reload(fromPoll bool) (bool, error) {
 	r.mu.Lock()
 	old := r.state.Load()
 	m, changed, err := r.load(old)
@@ -142,6 +145,10 @@ func (r *Reloader) reload() (bool, error) {
 	}
 	r.mu.Unlock()
 	if err != nil && r.cfg.OnError != nil {
+		if fromPoll {
+			r.inCallback.Store(true)
+			defer r.inCallback.Store(false)
+		}
 		r.cfg.OnError(err)
 	}
 	return changed, err
@@ -244,10 +251,14 @@ func (r *Reloader) Err() error {
 	return nil
 }
 
-// Close stops polling and waits for the polling goroutine to end. The
-// material in use stays available. Close is idempotent.
+// Close stops polling and waits for the polling goroutine to end, except
+// when called from OnError on that goroutine, which then ends as soon as
+// OnError returns. The material in use stays available. Close is
+// idempotent.
 func (r *Reloader) Close() error {
 	r.closeOnce.Do(func() { close(r.stop) })
-	<-r.done
+	if !r.inCallback.Load() {
+		<-r.done
+	}
 	return nil
 }

@@ -281,3 +281,30 @@ func TestNewReloaderErrors(t *testing.T) {
 		t.Fatalf("GetCertificate without a certificate: %v", err)
 	}
 }
+
+// TestReloaderCloseFromOnError: closing the Reloader from its own error
+// callback neither deadlocks nor leaks the polling goroutine.
+func TestReloaderCloseFromOnError(t *testing.T) {
+	t.Parallel()
+	p := sharedPKI(t)
+	dir := t.TempDir()
+	ca := testpki.WriteCAPEM(t, dir, p.root)
+	closed := make(chan struct{})
+	self := make(chan *Reloader, 1)
+	var once sync.Once
+	r, err := NewReloader(ReloadConfig{RootFiles: []string{ca}, Interval: 5 * time.Millisecond,
+		OnError: func(error) { once.Do(func() { (<-self).Close(); close(closed) }) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	self <- r
+	if err := os.WriteFile(ca, []byte("broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnError never ran or Close hung")
+	}
+	r.Close() // from the test goroutine: waits for the poller to end
+}
