@@ -34,7 +34,9 @@ type Dialer struct {
 	// when Dialer.Verifier is nil (and replaced when it is not). Any other
 	// VerifyConnection in Config runs after the Verifier accepted the
 	// peer. A Config with InsecureSkipVerify and no Verifier is refused
-	// with ErrInsecureConfig.
+	// with ErrInsecureConfig. Config.VerifyPeerCertificate, if set, is
+	// given no verified chains (crypto/tls does not verify); prefer
+	// VerifyConnection, which also runs on resumed sessions.
 	Config *tls.Config
 
 	// Verifier checks the peer. nil means the Verifier of a config from
