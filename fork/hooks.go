@@ -11,7 +11,7 @@ var hooks struct {
 }
 
 // AtFork registers functions that run around every child process this
-// package starts, with the ordering rules of pthread_atfork(3):
+// package starts (by Start or by an Upgrader's Upgrade), with the ordering rules of pthread_atfork(3):
 //
 //   - prepare runs in the parent before the child is started, in reverse
 //     order of registration (the last registered runs first);

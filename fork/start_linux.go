@@ -14,14 +14,19 @@ import (
 // and nothing else: not a descriptor some other code left without
 // close-on-exec, whether opened by cgo, a raw system call or syscall.Dup.
 //
-// cmd.ExtraFiles must be empty; Start passes duplicates of the files
+// Start sets cmd.Env to cmd.Env (or os.Environ() when nil) without any
+// inheritance variables, plus LISTEN_FDS, LISTEN_FDNAMES and EnvMarker
+// describing the files. A Go child reads them with Init; see the package
+// documentation for a child in another language.
+//
+// cmd.ExtraFiles must be empty. Start passes duplicates of the files
 // through it and closes them once the child has its copies, so the files'
-// blocking mode is left alone (exec.Cmd alone would switch a socket of the
-// net package to blocking mode, for the caller's live listener too, and its
-// Close could then hang). Start sets cmd.Env to cmd.Env (or os.Environ() when nil) without any inheritance
-// variables, plus LISTEN_FDS, LISTEN_FDNAMES and EnvMarker describing the
-// files. A Go child reads them with Init; see the package documentation for
-// a child in another language.
+// blocking mode is left alone: exec.Cmd alone would switch a socket of the
+// net package to blocking mode, the caller's live listener included, whose
+// Close could then hang. The child shares each file's open file description
+// with its current flags; sockets and pipes made by Go are non-blocking, so
+// a child in another language should set the mode it needs, as it would
+// under systemd's NonBlocking=.
 //
 // Before starting, Start runs the AtFork prepare hooks in reverse order and,
 // holding syscall.ForkLock for writing, marks every descriptor of this
@@ -29,7 +34,8 @@ import (
 // inheritable descriptor as a leak). After the start, successful or not, it
 // runs the parent hooks in order. The caller still owns the files and
 // should close its copies when the child has them; it must Wait for cmd as
-// with exec.Cmd.
+// with exec.Cmd. Errors wrap ErrNilFile, ErrExtraFiles, ErrBadName,
+// os.ErrClosed (a closed file) or the error of cmd.Start.
 func Start(cmd *exec.Cmd, files ...NamedFile) error {
 	if err := start(cmd, files); err != nil {
 		return fmt.Errorf("fork: start: %w", err)
