@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"sync"
 	"time"
@@ -28,10 +29,10 @@ var errKilled = errors.New("bio: engine stopped")
 
 // engine runs a crypto/tls Conn over an in-memory transport in a goroutine
 // it owns. The caller and the goroutine hand control back and forth: the
-// caller runs step, which wakes the goroutine and waits until it parks
-// again (or exits), so exactly one of them runs at any time and every field
-// below is handed over with the control. That is why the fields need no
-// lock of their own beyond mu, which serializes callers.
+// caller runs step, which resumes the goroutine and returns when it parks
+// again (or returns), so exactly one of them runs at any time and every
+// field below is handed over with the control. That is why the fields need
+// no lock of their own beyond mu, which serializes callers.
 //
 // The engine never points back at the Conn that owns it, so an abandoned
 // Conn can be collected and its cleanup can stop the goroutine.
@@ -47,12 +48,12 @@ type engine struct {
 	remote   net.Addr
 
 	started bool
-	exited  bool // the goroutine returned; set before blocked is closed
-	killed  bool // park saw quit
+	exited  bool // run returned
+	killed  bool // park was told to unwind
 
-	resume  chan struct{} // caller -> goroutine: go on
-	blocked chan struct{} // goroutine -> caller: parked again; closed on exit
-	quit    chan struct{} // closed to make the goroutine unwind
+	next   func() (struct{}, bool) // runs the engine until it parks or returns
+	stopFn func()                  // makes park report false, then waits for run to return
+	yield  func(struct{}) bool     // parks the engine; false: unwind
 
 	reason parkReason
 
@@ -72,33 +73,27 @@ type engine struct {
 	closedOut bool // Close was called
 }
 
-// start launches the goroutine and waits until it first parks. Callers
-// hold mu.
+// start creates the engine's goroutine and runs it until it first parks.
+// The goroutine is a coroutine (iter.Pull): control passes to it and back
+// on the same thread, with no scheduler in between. Callers hold mu.
 func (e *engine) start() {
 	e.started = true
-	e.resume = make(chan struct{})
-	e.blocked = make(chan struct{})
-	e.quit = make(chan struct{})
-	go e.run()
-	<-e.blocked
+	e.next, e.stopFn = iter.Pull(func(yield func(struct{}) bool) {
+		e.yield = yield
+		e.run()
+	})
+	e.next()
 }
 
-// step hands control to the parked goroutine and takes it back when the
-// goroutine parks again or exits. Callers hold mu and have checked that
-// the goroutine is running.
-func (e *engine) step() {
-	e.resume <- struct{}{}
-	<-e.blocked
-}
+// step hands control to the parked engine and takes it back when the
+// engine parks again or returns. Callers hold mu and have checked that the
+// engine is running.
+func (e *engine) step() { e.next() }
 
-// stop unwinds the goroutine and waits for it to end. Callers hold mu.
+// stop unwinds the engine and waits for it to return. Callers hold mu.
 func (e *engine) stop() {
-	if !e.started || e.exited {
-		return
-	}
-	close(e.quit)
-	for range e.blocked {
-		// The goroutine never parks after quit; this only waits for the close.
+	if e.started && !e.exited {
+		e.stopFn()
 	}
 }
 
@@ -109,14 +104,11 @@ func (e *engine) park(r parkReason) bool {
 		return false
 	}
 	e.reason = r
-	e.blocked <- struct{}{}
-	select {
-	case <-e.resume:
-		return true
-	case <-e.quit:
+	if !e.yield(struct{}{}) {
 		e.killed = true
 		return false
 	}
+	return true
 }
 
 // run is the goroutine: the handshake, then reading records for as long as
@@ -126,7 +118,6 @@ func (e *engine) run() {
 	defer func() {
 		e.exited = true
 		e.feed = nil
-		close(e.blocked)
 	}()
 	if err := e.tc.Handshake(); err != nil {
 		e.hsErr = e.handshakeError(err)

@@ -33,20 +33,20 @@ func TestMain(m *testing.M) {
 func TestAbandonedConnEndsEngine(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
-	var exits []chan struct{}
+	var engines []*engine
 	for range 3 {
 		client, server := Client(p.clientConfig()), Server(p.serverConfig())
 		client.Handshake() // parked, waiting for the ServerHello
-		exits = append(exits, client.e.blocked)
+		engines = append(engines, client.e)
 		move(t, client, server, whole) // the server waits for the client's Finished
-		exits = append(exits, server.e.blocked)
+		engines = append(engines, server.e)
 		done1, done2 := Client(p.clientConfig()), Server(p.serverConfig())
 		handshake(t, done1, done2, whole) // both parked reading records
-		exits = append(exits, done1.e.blocked, done2.e.blocked)
+		engines = append(engines, done1.e, done2.e)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for _, ch := range exits {
-		for !closed(ch) {
+	for _, e := range engines {
+		for !exited(e) {
 			if time.Now().After(deadline) {
 				t.Fatal("an abandoned Conn's engine goroutine did not end")
 			}
@@ -56,13 +56,12 @@ func TestAbandonedConnEndsEngine(t *testing.T) {
 	}
 }
 
-func closed(ch chan struct{}) bool {
-	select {
-	case _, ok := <-ch:
-		return !ok
-	default:
-		return false
-	}
+// exited reports whether e's goroutine has returned. Holding e does not
+// keep its Conn alive: the engine never points back at the Conn.
+func exited(e *engine) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.exited
 }
 
 // TestEngineEndsAfterCloseAndDrain checks the orderly ends: both sides
