@@ -56,22 +56,29 @@
 //     first); then Done closes.
 //   - After Close, Notify does nothing and Subscribe returns a subscription
 //     that has already ended.
-//   - Notify allocates nothing, and costs about one atomic load per
-//     subscriber plus two atomic operations per call.
+//   - Notify allocates nothing. Per subscriber it reads the snapshot and
+//     one shared counter, much as a loop over a []func(T) would; per call it
+//     adds two atomic operations when some subscriber is synchronous.
 //
 // # Design
 //
-// The subscription list is an atomic.Pointer to a slice that is never
-// modified once published. Each subscription has a state word (active,
-// completing, ended) that Notify reads before each call. To make "no
-// delivery after Unsubscribe" exact without an atomic read-modify-write per
-// delivered value, which would triple the cost of Notify, a subject counts
-// its Notify calls in progress in one word with two phase counters, as in
-// sleepable RCU: Unsubscribe marks the subscription ended, flips the phase,
-// and waits until the Notify calls of the old phase, the only ones that can
-// have read the state before the change, have returned. Notify calls that
-// begin later see the ended state, so a steady stream of them cannot keep
-// Unsubscribe waiting.
+// The subscription list is an atomic.Pointer to a snapshot, a slice of
+// (observer, subscription) pairs that is never modified once published. To
+// make "no delivery after Unsubscribe" exact without an atomic
+// read-modify-write per delivered value, which would triple the cost of
+// Notify, a subject counts its Notify calls in progress in one word with two
+// phase counters, as in sleepable RCU: Unsubscribe publishes a snapshot
+// without the subscription, flips the phase, and waits until the Notify
+// calls of the old phase, the only ones that can hold the old snapshot, have
+// returned. Notify calls that begin later load the new snapshot, so a steady
+// stream of them cannot keep Unsubscribe waiting.
+//
+// Each subscription also has a state word (active, completing, ended). An
+// Unsubscribe or Close made from inside an observer does not wait (see
+// below), so a Notify already running must skip what it ended: the subject
+// counts ended subscriptions, and once that count moves during a Notify, the
+// loop checks each state before its call. Until then it reads only the
+// snapshot.
 //
 // Waiting must never turn into a deadlock. Go has no goroutine identity, so
 // Unsubscribe, Close and a full Block queue recognize "called from inside an
@@ -88,6 +95,7 @@
 //
 // Async queues are ring buffers under a mutex rather than channels, because
 // the policies must inspect and replace what is queued and Close must drain
-// it; the goroutine sleeps on a one-slot channel only when its queue is
-// empty.
+// it. The goroutine sleeps on a one-slot channel only when its queue is
+// empty; under Block and DropNewest it takes the whole queue at once, so a
+// busy subscription costs one lock per batch rather than one per value.
 package observer

@@ -2,6 +2,7 @@ package observer
 
 import (
 	"bytes"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +31,9 @@ func within(t *testing.T, what string, f func()) {
 	select {
 	case <-done:
 	case <-time.After(deadline):
-		t.Fatalf("%s did not return within %v: deadlock", what, deadline)
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("%s did not return within %v: deadlock\n%s", what, deadline, buf)
 	}
 }
 
