@@ -173,7 +173,24 @@ func testUpgrade(t *testing.T, exe string) {
 		t.Fatal(err)
 	}
 	defer notify.Close()
-	f := newFixtureExe(t, exe, "", 30*time.Second, "NOTIFY_SOCKET="+notifyPath)
+	sockPath, logPath := filepath.Join(dir, "s.sock"), filepath.Join(dir, "log")
+	f := newFixtureExe(t, exe, "", 30*time.Second, "NOTIFY_SOCKET="+notifyPath,
+		"FORKHELPER_UNIX="+sockPath, "FORKHELPER_FILE="+logPath)
+	ul, err := f.u.Listen("unix", sockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := f.u.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := f.u.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := logFile.WriteString("parent\n"); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	if err := f.u.Upgrade(); err != nil {
 		t.Fatal(err)
@@ -191,7 +208,18 @@ func testUpgrade(t *testing.T, exe string) {
 	if rep["parent"] != "true" || rep["child"] != "true" {
 		t.Errorf("child report: %v", rep)
 	}
-	if want := "listen/tcp/127.0.0.1%3A0," + readyName + "," + aliveName; rep["names"] != want {
+	if got, want := rep["unix"], connTarget(t, ul.(*net.UnixListener)); got != want {
+		t.Errorf("child's unix listener %s, parent's %s", got, want)
+	}
+	if got, want := rep["udp"], connTarget(t, pc.(*net.UDPConn)); got != want {
+		t.Errorf("child's UDP socket %s, parent's %s", got, want)
+	}
+	if b, err := os.ReadFile(logPath); err != nil || string(b) != "parent\nchild\n" {
+		t.Errorf("shared log file holds %q, %v", b, err)
+	}
+	if want := "listen/tcp/127.0.0.1%3A0,listen/unix/" + strings.ReplaceAll(sockPath, "/", "%2F") +
+		",packet/udp/127.0.0.1%3A0,file/" + strings.ReplaceAll(logPath, "/", "%2F") +
+		"," + readyName + "," + aliveName; rep["names"] != want {
 		t.Errorf("inherited names %q, want %q", rep["names"], want)
 	}
 	// Exactly stdio, the listener (the parent's very socket), the two
@@ -202,7 +230,7 @@ func testUpgrade(t *testing.T, exe string) {
 	_ = own.Control(func(fd uintptr) { sock, _ = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))) })
 	// Beyond stdio and the runtime's own anonymous inodes: the parent's
 	// listening socket and the two pipes, nothing else.
-	var sockets, pipes int
+	var sockets, pipes, others int
 	for _, fd := range fds {
 		_, target, _ := strings.Cut(fd, "=")
 		switch {
@@ -212,11 +240,13 @@ func testUpgrade(t *testing.T, exe string) {
 			sockets++
 		case strings.HasPrefix(target, "pipe:"):
 			pipes++
+		case target == rep["unix"] || target == rep["udp"] || target == logPath:
+			others++
 		default:
 			t.Errorf("the child holds an unexpected descriptor %s", fd)
 		}
 	}
-	if sockets != 1 || pipes != 2 {
+	if sockets != 1 || pipes != 2 || others != 3 {
 		t.Errorf("the child holds %d copies of the parent's socket %s and %d pipes: %s", sockets, sock, pipes, rep["fds"])
 	}
 	if pid := strings.TrimSpace(waitFile(t, f.pid, time.Second)); pid != rep["pid"] {
@@ -235,7 +265,19 @@ func testUpgrade(t *testing.T, exe string) {
 	if err := f.u.Upgrade(); !errors.Is(err, ErrUpgraded) {
 		t.Errorf("second Upgrade: %v, want ErrUpgraded", err)
 	}
+	// The old process's listener closes; the socket file stays for the
+	// successor.
+	ul.Close()
+	pc.Close()
+	logFile.Close()
+	if _, err := os.Stat(sockPath); err != nil {
+		t.Errorf("the old process removed the unix socket: %v", err)
+	}
 	f.done()
+	// The successor, ready and never upgraded, removed it when it stopped.
+	if _, err := os.Stat(sockPath); !os.IsNotExist(err) {
+		t.Errorf("the last process left the unix socket: %v", err)
+	}
 	if err := f.u.Upgrade(); !errors.Is(err, ErrStopped) {
 		t.Errorf("Upgrade after Stop: %v, want ErrStopped", err)
 	}
@@ -503,4 +545,19 @@ func TestUpgradeStartFails(t *testing.T) {
 	ln.Close()
 	checkFDs(t, before)
 	goleak.VerifyNone(t)
+}
+
+// connTarget is the readlink target of c's descriptor.
+func connTarget(t *testing.T, c syscall.Conn) string {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	_ = rc.Control(func(fd uintptr) { s, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

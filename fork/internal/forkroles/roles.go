@@ -35,7 +35,23 @@ const (
 	EnvPIDFile = "FORKHELPER_PIDFILE" // UpgradeOptions.PIDFile
 	EnvGen     = "FORKHELPER_GEN"     // chain: this generation
 	EnvGens    = "FORKHELPER_GENS"    // chain: how many generations
+	EnvUnix    = "FORKHELPER_UNIX"    // upgrade: also Listen on this unix socket, ...
+	EnvFile    = "FORKHELPER_FILE"    // ... ListenPacket on UDP and OpenFile this file
 )
+
+// target is the readlink target of c's descriptor: the open object.
+func target(c syscall.Conn) string {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		die("%v", err)
+	}
+	var s string
+	_ = rc.Control(func(fd uintptr) { s, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))) })
+	if err != nil {
+		die("%v", err)
+	}
+	return s
+}
 
 // Run runs role and exits the process: status 0 on success, 3 on a
 // failure (reported on standard error).
@@ -241,12 +257,36 @@ func upgrade() {
 		die("%v", err)
 	}
 	go echo(l)
+	extra := ""
+	if path := os.Getenv(EnvUnix); path != "" {
+		// The other kinds an Upgrader passes on: a unix listener, a UDP
+		// socket, a plain file.
+		ul, err := u.Listen("unix", path)
+		if err != nil {
+			die("%v", err)
+		}
+		defer ul.Close()
+		pc, err := u.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			die("%v", err)
+		}
+		defer pc.Close()
+		f, err := u.OpenFile(os.Getenv(EnvFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			die("%v", err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString("child\n"); err != nil {
+			die("%v", err)
+		}
+		extra = fmt.Sprintf("unix=%s\nudp=%s\n", target(ul.(syscall.Conn)), target(pc.(syscall.Conn)))
+	}
 	fds, err := OpenFDs()
 	if err != nil {
 		die("%v", err)
 	}
-	out("pid=%d\naddr=%s\nparent=%v\nchild=%v\nnames=%s\nfds=%s\n",
-		os.Getpid(), l.Addr(), u.HasParent(), fork.IsChild(), strings.Join(names, ","), fds)
+	out("pid=%d\naddr=%s\nparent=%v\nchild=%v\nnames=%s\nfds=%s\n%s",
+		os.Getpid(), l.Addr(), u.HasParent(), fork.IsChild(), strings.Join(names, ","), fds, extra)
 	switch mode {
 	case "hang":
 		time.Sleep(time.Hour)
