@@ -72,11 +72,20 @@ type ring struct {
 	id   uint64
 }
 
-func (r *ring) add(e Entry) {
+// add writes the entry field by field: copying a whole Entry into the
+// ring would cost a bulk write barrier while the GC marks.
+func (r *ring) add(name string, start time.Time, d time.Duration, err, ctxErr error, t Tier, h *HTTPInfo) {
 	r.mu.Lock()
 	r.id++
+	e := &r.buf[r.next]
 	e.ID = r.id
-	r.buf[r.next] = e
+	e.Name = name
+	e.Start = start
+	e.Duration = d
+	e.Err = err
+	e.CtxErr = ctxErr
+	e.Tier = t
+	e.HTTP = h
 	r.next = (r.next + 1) % len(r.buf)
 	r.n = min(r.n+1, len(r.buf))
 	r.mu.Unlock()

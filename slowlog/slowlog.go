@@ -231,19 +231,12 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err, ctxErr e
 		st.slow.Add(1)
 		level, label = tiers[i].Level, tiers[i].label
 		if len(l.ring.buf) > 0 {
-			e := Entry{
-				Name:     s.name,
-				Start:    l.wallStart(s.start),
-				Duration: d,
-				Err:      err,
-				CtxErr:   ctxErr,
-				Tier:     tiers[i].Tier,
-			}
+			var h *HTTPInfo
 			if hi != nil {
-				h := *hi
-				e.HTTP = &h
+				h = new(HTTPInfo)
+				*h = *hi
 			}
-			l.ring.add(e)
+			l.ring.add(s.name, l.wallStart(s.start), d, err, ctxErr, tiers[i].Tier, h)
 		}
 	case s.flags&flagAlways != 0:
 		level, label = l.lowLevel, "always"
@@ -273,29 +266,32 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err, ctxErr e
 	if hi != nil {
 		n += 4
 	}
-	fs := make([]zap.Field, 0, n)
-	fs = append(fs,
-		zap.String("name", s.name),
-		zap.Duration("duration", d),
-		zap.String("seconds", seconds(d)),
-	)
+	// Filling the slice by index writes each field in place; appending
+	// would copy each from the stack with a bulk write barrier.
+	fs := make([]zap.Field, n)
+	fs[0] = zap.String("name", s.name)
+	fs[1] = zap.Duration("duration", d)
+	fs[2] = zap.String("seconds", seconds(d))
+	k := 3
 	if err != nil {
-		fs = append(fs, zap.NamedError("err", err))
+		fs[k] = zap.NamedError("err", err)
+		k++
 	}
 	if ctxErr != nil {
-		fs = append(fs, zap.NamedError("ctx", ctxErr))
+		fs[k] = zap.NamedError("ctx", ctxErr)
+		k++
 	}
-	fs = append(fs, zap.String("tier", label))
+	fs[k] = zap.String("tier", label)
+	k++
 	if suppressed > 0 {
-		fs = append(fs, zap.Uint64("suppressed", suppressed))
+		fs[k] = zap.Uint64("suppressed", suppressed)
+		k++
 	}
 	if hi != nil {
-		fs = append(fs,
-			zap.String("method", hi.Method),
-			zap.String("path", hi.Path),
-			zap.Int("status", hi.Status),
-			zap.Int64("bytes", hi.Bytes),
-		)
+		fs[k] = zap.String("method", hi.Method)
+		fs[k+1] = zap.String("path", hi.Path)
+		fs[k+2] = zap.Int("status", hi.Status)
+		fs[k+3] = zap.Int64("bytes", hi.Bytes)
 	}
 	ce.Write(fs...)
 }
