@@ -209,6 +209,33 @@ func TestReentrancy(t *testing.T) {
 			s.Notify(1)
 			waitClosed(t, "Done", sub.Done())
 		}},
+		{"observers on two goroutines unsubscribe each other", func(t *testing.T) {
+			// Each observer is running when it unsubscribes the other: if
+			// Unsubscribe waited for deliveries in progress, both would
+			// wait forever.
+			var s1, s2 Subject[int]
+			var both sync.WaitGroup
+			both.Add(2)
+			var a, b atomic.Pointer[Subscription]
+			a.Store(s1.Subscribe(func(int) {
+				both.Done()
+				both.Wait()
+				b.Load().Unsubscribe()
+			}))
+			b.Store(s2.Subscribe(func(int) {
+				both.Done()
+				both.Wait()
+				a.Load().Unsubscribe()
+			}))
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); s1.Notify(1) }()
+			go func() { defer wg.Done(); s2.Notify(1) }()
+			wg.Wait()
+			if a.Load().Active() || b.Load().Active() {
+				t.Fatal("subscriptions still active")
+			}
+		}},
 		{"unsubscribe from another subject's observer", func(t *testing.T) {
 			var a, b Subject[int]
 			bsub := b.Subscribe(func(int) {})
