@@ -680,3 +680,31 @@ func TestCloseBeforeHandshake(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackPanic checks that a panic in a tls.Config callback reaches
+// the caller of the call that ran it, and leaves the Conn failed, not hung.
+func TestCallbackPanic(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	ccfg := p.clientConfig()
+	ccfg.VerifyConnection = func(tls.ConnectionState) error { panic("hook exploded") }
+	client, server := Client(ccfg), Server(p.serverConfig())
+	client.Handshake()
+	move(t, client, server, whole)
+	func() {
+		defer func() {
+			if r := recover(); r != "hook exploded" {
+				t.Fatalf("recovered %v, want the hook's panic", r)
+			}
+		}()
+		move(t, server, client, whole)
+		t.Fatal("the panic did not reach WriteIncoming's caller")
+	}()
+	var he *HandshakeError
+	if err := client.Handshake(); !errors.As(err, &he) || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("Handshake after the panic = %v", err)
+	}
+	if !finished(client) {
+		t.Fatal("engine still runs after the panic")
+	}
+}

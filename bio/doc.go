@@ -68,10 +68,12 @@
 //
 // Each Conn runs a tls.Conn over an in-memory transport on a goroutine the
 // Conn owns, and hands control back and forth with it, the way crypto/tls's
-// own QUIC support does: a call wakes the goroutine and returns only when
-// the goroutine has used up what it was given and is blocked again. So
-// exactly one of them runs at a time, nothing happens between calls, and a
-// call returns with all its consequences visible: after WriteIncoming the
+// own QUIC support does: a call resumes the goroutine and returns only when
+// the goroutine has used up what it was given and is blocked again. The
+// goroutine is a coroutine (iter.Pull), so control passes on the same
+// thread without a trip through the scheduler. Exactly one of them runs at
+// a time, nothing happens between calls, and a call returns with all its
+// consequences visible: after WriteIncoming the
 // decrypted data is ready for Read and every reply (handshake flight,
 // KeyUpdate, alert) is ready for ReadOutgoing. Writes to the in-memory
 // transport never block; Write encrypts on the caller's goroutine.
@@ -99,6 +101,8 @@
 //     engine, decrypted data waiting for Read, and ciphertext waiting for
 //     ReadOutgoing. A full buffer gives a [*BufferError] (errors.Is
 //     [ErrBufferFull]) with the count accepted, not unbounded growth.
+//   - A panic in a tls.Config callback reaches the caller of the call that
+//     ran it; the Conn is failed afterwards, not hung.
 //   - No goroutine outlives its Conn: the engine goroutine ends when the
 //     read side is finished (the peer's close_notify, CloseIncoming, a
 //     fatal error), when Close abandons a handshake, or, for a Conn that is

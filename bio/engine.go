@@ -118,6 +118,15 @@ func (e *engine) run() {
 	defer func() {
 		e.exited = true
 		e.feed = nil
+		if e.hsErr == nil && e.readErr == nil {
+			// run ended with no result: a tls.Config callback panicked.
+			// The panic goes on to the caller; the Conn stays failed.
+			e.fatal = errPanicked
+			e.readErr = errPanicked
+			if !e.hsDone {
+				e.hsErr = &HandshakeError{Err: errPanicked}
+			}
+		}
 	}()
 	if err := e.tc.Handshake(); err != nil {
 		e.hsErr = e.handshakeError(err)

@@ -26,6 +26,9 @@ var errClosed = fmt.Errorf("bio: use of closed connection: %w", net.ErrClosed)
 // TLS 1.2 renegotiation.
 var errRenegotiation = errors.New("TLS 1.2 renegotiation is not supported: set tls.Config.Renegotiation to tls.RenegotiateNever")
 
+// errPanicked is the sticky error after a tls.Config callback panicked.
+var errPanicked = errors.New("bio: a tls.Config callback panicked; the connection is unusable")
+
 // errIncomingClosed is returned by WriteIncoming after CloseIncoming.
 var errIncomingClosed = fmt.Errorf("bio: WriteIncoming after CloseIncoming: %w", net.ErrClosed)
 
