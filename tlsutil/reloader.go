@@ -185,7 +185,7 @@ func (r *Reloader) load(old *material) (*material, bool, error) {
 	if len(r.cfg.RootFiles) > 0 {
 		pool, sum, err := loadRoots(r.cfg.RootFiles)
 		if err != nil {
-			return nil, false, fmt.Errorf("tlsutil: reload roots: %w", err)
+			return nil, false, err // already "tlsutil: load roots: ..." or ErrNoCertificates
 		}
 		if old.roots == nil || sum != old.rootsSum {
 			m.roots, m.rootsSum, changed = pool, sum, true
@@ -214,7 +214,7 @@ func (r *Reloader) validatePair(certPEM, keyPEM []byte) (*tls.Certificate, error
 		now = r.cfg.Now()
 	}
 	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
-		return nil, fmt.Errorf("tlsutil: reload %s: the certificate is valid from %s to %s, not now (%s); keeping the current one",
+		return nil, fmt.Errorf("tlsutil: reload %s: the certificate is valid from %s to %s, not now (%s)",
 			r.cfg.CertFile, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return &c, nil
