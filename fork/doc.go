@@ -79,7 +79,7 @@
 //	u.Ready()                           // the parent's Upgrade returns nil now
 //	// on SIGHUP: go u.Upgrade(); on SIGTERM: u.Stop()
 //	<-u.Exit()                          // a successor serves, or Stop was called
-//	srv.Shutdown(ctx)
+//	drain(srv, ln)                      // see "Draining" below
 //
 // Upgrade re-executes the binary with Start, passing every listener,
 // packet socket and file the Upgrader registered plus two pipes, and waits
@@ -96,6 +96,23 @@
 // systemd MAINPID and READY=1, so that systemd follows the new process
 // (the unit needs NotifyAccess=all). The PID file is replaced atomically
 // at Ready.
+//
+// # Draining
+//
+// After Exit, the old process must finish what it accepted. http.Server's
+// Shutdown alone is not enough: a connection it accepted just before
+// Shutdown whose request arrives just after is closed unanswered (net/http
+// checks for shutdown after reading a request), and a client that opened
+// a fresh connection sees an error. Stop accepting and end keep-alive
+// first, then let every accepted connection finish:
+//
+//	srv.SetKeepAlivesEnabled(false) // idle connections close; busy ones after their response
+//	ln.Close()                      // the successor keeps the socket and its queue
+//	// wait until no connection is open (count them with srv.ConnState)
+//	srv.Shutdown(ctx)
+//
+// The tests drain this way and see no failed request over 20 upgrades
+// under load, with clients that reuse connections and clients that do not.
 //
 // # Guarantees
 //

@@ -17,7 +17,9 @@ import (
 )
 
 // TestUpgradeUnderLoad upgrades a loopback HTTP server again and again
-// while clients keep sending requests, and counts every failed request.
+// while clients keep sending requests, and counts every failed request
+// (a failure is any error the client returns, after its own retries of
+// idempotent requests on a reused connection closed by the server).
 // The servers are the helper's "server" role: SIGHUP upgrades, the pid file
 // names the current generation, SIGTERM drains and exits.
 func TestUpgradeUnderLoad(t *testing.T) {
@@ -44,12 +46,19 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	}
 	gens := []int{readPID()}
 
+	// Half the clients reuse connections, half open a new one per
+	// request, so both the hand-over of the accept queue and the drain of
+	// idle keep-alive connections are exercised.
 	const workers = 4
-	client := &http.Client{
+	reuse := &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: workers},
 		Timeout:   30 * time.Second,
 	}
-	defer client.CloseIdleConnections()
+	defer reuse.CloseIdleConnections()
+	fresh := &http.Client{
+		Transport: &http.Transport{DisableKeepAlives: true},
+		Timeout:   30 * time.Second,
+	}
 	var ok, failed atomic.Int64
 	var mu sync.Mutex
 	served := make(map[string]int)
@@ -57,6 +66,10 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
+		client := reuse
+		if w%2 == 1 {
+			client = fresh
+		}
 		go func() {
 			defer wg.Done()
 			for {
@@ -116,7 +129,7 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	client.CloseIdleConnections()
+	reuse.CloseIdleConnections()
 
 	last := gens[len(gens)-1]
 	if err := syscall.Kill(last, syscall.SIGTERM); err != nil {

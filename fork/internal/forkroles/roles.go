@@ -9,6 +9,7 @@ package forkroles
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -340,11 +342,20 @@ func server() {
 		out("%s", l.Addr())
 	}
 	pid := strconv.Itoa(os.Getpid())
+	var open atomic.Int64 // connections not yet closed
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, pid)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(c net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		},
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
@@ -370,13 +381,25 @@ func server() {
 		}
 		break
 	}
+	// Drain. Not Shutdown alone: it drops the request of a connection
+	// accepted just before it (the successor would have served that one).
+	// Stop accepting and end keep-alive, then let every accepted
+	// connection finish its request.
+	srv.SetKeepAlivesEnabled(false)
+	l.Close()
+	if err := <-served; !errors.Is(err, net.ErrClosed) {
+		die("serve: %v", err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); open.Load() > 0; {
+		if time.Now().After(deadline) {
+			die("drain: %d connections still open", open.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		die("shutdown: %v", err)
-	}
-	if err := <-served; err != http.ErrServerClosed {
-		die("serve: %v", err)
 	}
 	u.Stop()
 }
