@@ -114,7 +114,7 @@ func NewUpgrader(opts UpgradeOptions) (*Upgrader, error) {
 	}
 	u.readyW = claimInherited(readyName)
 	if r := claimInherited(aliveName); r != nil {
-		// The pipe arrived in blocking mode; a pollable duplicate lets
+		// A pollable duplicate (whatever mode the pipe arrived in) lets
 		// Stop interrupt the watcher by closing it.
 		aliveR, err := dupFile(r, true)
 		r.Close()
