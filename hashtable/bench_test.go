@@ -10,6 +10,22 @@ import (
 
 var benchSizes = []int{1000, 100000, 1000000}
 
+// cpuMeter reports "cpu-ns/op", the process's CPU time per operation,
+// beside the wall-clock ns/op. On a machine shared with other work, time
+// the benchmark spends descheduled inflates ns/op but not cpu-ns/op.
+type cpuMeter struct{ start int64 }
+
+func startCPU() cpuMeter {
+	t, _ := processCPU()
+	return cpuMeter{t}
+}
+
+func (c cpuMeter) report(b *testing.B, opsPerIter int) {
+	if t, ok := processCPU(); ok && b.N > 0 {
+		b.ReportMetric(float64(t-c.start)/float64(b.N)/float64(opsPerIter), "cpu-ns/op")
+	}
+}
+
 // benchKeyCache holds generated keys: the n=1000000 benchmarks reuse them
 // instead of generating two million strings per sub-benchmark.
 var benchKeyCache = struct {
@@ -71,6 +87,7 @@ func BenchmarkGet(b *testing.B) {
 func benchGetHashtable(b *testing.B, m *Map[string, int], keys []string, want bool) {
 	b.ReportAllocs()
 	j := 0
+	cpu := startCPU()
 	for b.Loop() {
 		if _, ok := m.Get(keys[j]); ok != want {
 			b.Fatalf("Get(%q) = %v", keys[j], ok)
@@ -79,11 +96,13 @@ func benchGetHashtable(b *testing.B, m *Map[string, int], keys []string, want bo
 			j = 0
 		}
 	}
+	cpu.report(b, 1)
 }
 
 func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool) {
 	b.ReportAllocs()
 	j := 0
+	cpu := startCPU()
 	for b.Loop() {
 		if _, ok := m[keys[j]]; ok != want {
 			b.Fatalf("m[%q] = %v", keys[j], ok)
@@ -92,6 +111,7 @@ func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool) {
 			j = 0
 		}
 	}
+	cpu.report(b, 1)
 }
 
 // BenchmarkPut builds a map of n entries per iteration, into a map sized
@@ -131,9 +151,11 @@ func BenchmarkPut(b *testing.B) {
 							}
 							live := liveBytes(build) / float64(n)
 							b.ReportAllocs()
+							cpu := startCPU()
 							for b.Loop() {
 								build()
 							}
+							cpu.report(b, 1)
 							b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
 							b.ReportMetric(live, "live-B/entry")
 						})
@@ -204,6 +226,8 @@ func BenchmarkFlood(b *testing.B) {
 					keys := sets[set]
 					b.Run(set, func(b *testing.B) {
 						b.ReportAllocs()
+						cpu := startCPU()
+						defer cpu.report(b, 1)
 						for b.Loop() {
 							switch impl {
 							case "hashtable":
@@ -231,6 +255,8 @@ func BenchmarkSync(b *testing.B) {
 	keys := benchKeys(10000, 4)
 	mixed := func(b *testing.B, get func(string), put func(string, int)) {
 		b.ReportAllocs()
+		cpu := startCPU()
+		defer cpu.report(b, 1)
 		b.RunParallel(func(pb *testing.PB) {
 			rng := rand.New(rand.NewPCG(rand.Uint64(), 0))
 			for pb.Next() {

@@ -40,12 +40,13 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 				return fmt.Errorf("directory entry %d does not point to the table at %d", j, i)
 			}
 		}
-		groups := len(t.ctrls)
-		if groups&(groups-1) != 0 || t.mask != uint64(groups-1) || len(t.slots) != groups*groupSlots {
-			return fmt.Errorf("table at %d: %d groups, mask %d, %d slots", i, groups, t.mask, len(t.slots))
+		groups := len(t.groups)
+		if groups&(groups-1) != 0 || t.mask != uint64(groups-1) {
+			return fmt.Errorf("table at %d: %d groups, mask %d", i, groups, t.mask)
 		}
 		full, deleted, empty, probes := 0, 0, 0, 0
-		for g, c := range t.ctrls {
+		for g := range t.groups {
+			c := t.groups[g].ctrl
 			for s := uintptr(0); s < groupSlots; s++ {
 				switch b := ctrlAt(c, s); {
 				case b == ctrlEmpty:
@@ -54,7 +55,7 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 					deleted++
 				case b < 0x80:
 					full++
-					key := t.slots[g*groupSlots+int(s)].key
+					key := t.groups[g].slots[s].key
 					h := m.hash(m.k0, m.k1, key)
 					if uint8(h&0x7f) != b {
 						return fmt.Errorf("table at %d slot %d: tag %#x, hash tag %#x", i, g*groupSlots+int(s), b, h&0x7f)
@@ -62,9 +63,9 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 					if m.dir[(h<<m.skip)>>m.shift] != t {
 						return fmt.Errorf("key %v is in the wrong table", key)
 					}
-					ft, idx, dist, ok := m.find(h, key)
-					if !ok || ft != t || idx != uint64(g*groupSlots)+uint64(s) {
-						return fmt.Errorf("key %v at %d not found by find (found %v at %d)", key, g*groupSlots+int(s), ok, idx)
+					ft, grp, j, dist, ok := m.find(h, key)
+					if !ok || ft != t || grp != &t.groups[g] || j != s {
+						return fmt.Errorf("key %v at %d/%d not found by find (found %v at %d)", key, g, s, ok, j)
 					}
 					probes += dist
 				default:

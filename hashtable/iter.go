@@ -16,32 +16,33 @@ func (m *Map[K, V]) All() iter.Seq2[K, V] {
 		if m.used == 0 {
 			return
 		}
-		// Remember each table's arrays as they are now. Growth, splits,
+		// Remember each table's group array as it is now. Growth, splits,
 		// cleanups during iteration and re-seeding never write to arrays
 		// they abandon; they bump the table's gen instead. Slots of a
 		// table that is still current are read directly; slots of
 		// abandoned arrays are looked up in the live map, which skips
 		// deleted keys and gives current values.
 		type view struct {
-			t     *table[K, V]
-			ctrls []uint64
-			slots []slot[K, V]
-			gen   uint32
+			t      *table[K, V]
+			groups []group[K, V]
+			gen    uint32
 		}
 		var views []view
 		m.forEachTable(func(t *table[K, V]) {
 			if t.used > 0 {
-				views = append(views, view{t, t.ctrls, t.slots, t.gen})
+				views = append(views, view{t, t.groups, t.gen})
 			}
 		})
 		m.iterators++
 		defer func() { m.iterators-- }()
 		for _, v := range views {
-			for i := range v.slots {
-				if ctrlAt(v.ctrls[i/groupSlots], uintptr(i%groupSlots))&ctrlEmpty != 0 {
+			for i := range len(v.groups) * groupSlots {
+				grp := &v.groups[i/groupSlots]
+				j := uintptr(i % groupSlots)
+				if ctrlAt(grp.ctrl, j)&ctrlEmpty != 0 {
 					continue
 				}
-				key, val := v.slots[i].key, v.slots[i].val
+				key, val := grp.slots[j].key, grp.slots[j].val
 				if v.t.gen != v.gen {
 					var ok bool
 					if val, ok = m.Get(key); !ok {

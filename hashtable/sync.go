@@ -119,10 +119,10 @@ func (s *Sync[K, V]) lock(key K, write bool) (*syncShard[K, V], uint64) {
 // Get returns the value stored under key and whether it was present.
 func (s *Sync[K, V]) Get(key K) (V, bool) {
 	sh, h := s.lock(key, false)
-	t, idx, _, ok := sh.m.find(h, key)
+	_, grp, j, _, ok := sh.m.find(h, key)
 	var v V
 	if ok {
-		v = t.slots[idx].val
+		v = grp.slots[j].val
 	}
 	sh.mu.RUnlock()
 	return v, ok
@@ -151,8 +151,8 @@ func (s *Sync[K, V]) Put(key K, val V) {
 // present; otherwise it stores val and returns val and false.
 func (s *Sync[K, V]) LoadOrStore(key K, val V) (actual V, loaded bool) {
 	sh, h := s.lock(key, true)
-	if t, idx, _, ok := sh.m.find(h, key); ok {
-		actual = t.slots[idx].val
+	if _, grp, j, _, ok := sh.m.find(h, key); ok {
+		actual = grp.slots[j].val
 		sh.mu.Unlock()
 		return actual, true
 	}
@@ -206,9 +206,9 @@ func (s *Sync[K, V]) Range(f func(key K, val V) bool) {
 		buf = buf[:0]
 		sh.mu.RLock()
 		sh.m.forEachTable(func(t *table[K, V]) {
-			for g, c := range t.ctrls {
-				for b := matchFull(c); b != 0; b = b.rest() {
-					buf = append(buf, t.slots[g*groupSlots+int(b.first())])
+			for g := range t.groups {
+				for b := matchFull(t.groups[g].ctrl); b != 0; b = b.rest() {
+					buf = append(buf, t.groups[g].slots[b.first()])
 				}
 			}
 		})
@@ -268,9 +268,9 @@ func (s *Sync[K, V]) rebuildAll(old *syncSeed, flood bool) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.m.forEachTable(func(t *table[K, V]) {
-			for g, c := range t.ctrls {
-				for b := matchFull(c); b != 0; b = b.rest() {
-					entries = append(entries, t.slots[g*groupSlots+int(b.first())])
+			for g := range t.groups {
+				for b := matchFull(t.groups[g].ctrl); b != 0; b = b.rest() {
+					entries = append(entries, t.groups[g].slots[b.first()])
 				}
 			}
 		})

@@ -25,12 +25,18 @@ type slot[K comparable, V any] struct {
 	val V
 }
 
-// table is one open-addressing Swiss table: len(ctrls) groups of eight
-// slots, one control word per group.
+// group is eight slots and their control word, side by side: a lookup's
+// control word and the slot it then reads share a page and usually
+// neighbouring cache lines, so a hit in a large map costs about one miss.
+type group[K comparable, V any] struct {
+	ctrl  uint64
+	slots [groupSlots]slot[K, V]
+}
+
+// table is one open-addressing Swiss table: a power of two of groups.
 type table[K comparable, V any] struct {
-	ctrls []uint64
-	slots []slot[K, V]
-	mask  uint64 // len(ctrls) - 1
+	groups []group[K, V]
+	mask   uint64 // len(groups) - 1
 
 	used       int // full slots
 	deleted    int // tombstones
@@ -41,7 +47,7 @@ type table[K comparable, V any] struct {
 
 	localDepth uint8  // hash bits (below the skipped ones) shared by the table's keys
 	prefix     uint64 // the value of those bits
-	gen        uint32 // bumped when ctrls/slots are abandoned or the table is retired
+	gen        uint32 // bumped when groups are abandoned or the table is retired
 }
 
 func growthLimit(groups int) int { return groups * groupSlots * 7 / 8 }
@@ -52,13 +58,12 @@ func newTable[K comparable, V any](groups int, depth uint8, prefix uint64) *tabl
 	return t
 }
 
-// alloc gives t fresh, empty arrays of the given number of groups.
+// alloc gives t a fresh, empty array of the given number of groups.
 func (t *table[K, V]) alloc(groups int) {
-	t.ctrls = make([]uint64, groups)
-	for i := range t.ctrls {
-		t.ctrls[i] = allEmpty
+	t.groups = make([]group[K, V], groups)
+	for i := range t.groups {
+		t.groups[i].ctrl = allEmpty
 	}
-	t.slots = make([]slot[K, V], groups*groupSlots)
 	t.mask = uint64(groups - 1)
 	t.used, t.deleted = 0, 0
 	t.growthLeft = growthLimit(groups)
@@ -71,11 +76,12 @@ func (t *table[K, V]) alloc(groups int) {
 func (t *table[K, V]) insertNew(h uint64, key K, val V) {
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
-		if b := matchEmptyOrDeleted(t.ctrls[p]); b != 0 {
+		grp := &t.groups[p]
+		if b := matchEmptyOrDeleted(grp.ctrl); b != 0 {
 			j := b.first()
-			wasEmpty := ctrlAt(t.ctrls[p], j) == ctrlEmpty
-			t.ctrls[p] = setCtrl(t.ctrls[p], j, uint8(h&0x7f))
-			t.slots[p*groupSlots+uint64(j)] = slot[K, V]{key, val}
+			wasEmpty := ctrlAt(grp.ctrl, j) == ctrlEmpty
+			grp.ctrl = setCtrl(grp.ctrl, j, uint8(h&0x7f))
+			grp.slots[j&(groupSlots-1)] = slot[K, V]{key, val}
 			if wasEmpty {
 				t.growthLeft--
 			} else {
@@ -93,12 +99,12 @@ func (t *table[K, V]) insertNew(h uint64, key K, val V) {
 
 // clear empties t in place, keeping its arrays.
 func (t *table[K, V]) clear() {
-	for i := range t.ctrls {
-		t.ctrls[i] = allEmpty
+	clear(t.groups)
+	for i := range t.groups {
+		t.groups[i].ctrl = allEmpty
 	}
-	clear(t.slots)
 	t.used, t.deleted = 0, 0
-	t.growthLeft = growthLimit(len(t.ctrls))
+	t.growthLeft = growthLimit(len(t.groups))
 	t.probeSum, t.maxProbe = 0, 0
 }
 
@@ -108,51 +114,52 @@ func (t *table[K, V]) clear() {
 // pass, so a displaced entry swaps into its target and the pass continues
 // with the one it displaced.
 func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
-	for i := range t.ctrls {
-		t.ctrls[i] = markForRehash(t.ctrls[i])
+	for i := range t.groups {
+		t.groups[i].ctrl = markForRehash(t.groups[i].ctrl)
 	}
 	t.probeSum, t.maxProbe = 0, 0
-	n := uint64(len(t.slots))
-	for i := uint64(0); i < n; i++ {
-		g, s := i/groupSlots, uintptr(i%groupSlots)
-		if ctrlAt(t.ctrls[g], s) != ctrlDeleted {
-			continue
-		}
-		for {
-			h := hash(t.slots[i].key)
-			tag := uint8(h & 0x7f)
-			p := (h >> 7) & t.mask
-			d := uint64(0)
-			var b bitset
+	for g := range t.groups {
+		grp := &t.groups[g]
+		for s := uintptr(0); s < groupSlots; s++ {
+			if ctrlAt(grp.ctrl, s) != ctrlDeleted {
+				continue
+			}
 			for {
-				if b = matchEmptyOrDeleted(t.ctrls[p]); b != 0 {
+				h := hash(grp.slots[s].key)
+				tag := uint8(h & 0x7f)
+				p := (h >> 7) & t.mask
+				d := uint64(0)
+				var b bitset
+				for {
+					if b = matchEmptyOrDeleted(t.groups[p].ctrl); b != 0 {
+						break
+					}
+					d++
+					p = (p + d) & t.mask
+				}
+				t.probeSum += int(d)
+				t.maxProbe = max(t.maxProbe, int(d))
+				if p == uint64(g) {
+					// The entry's first free slot is in its own group: stay.
+					grp.ctrl = setCtrl(grp.ctrl, s, tag)
 					break
 				}
-				d++
-				p = (p + d) & t.mask
+				dst := &t.groups[p]
+				j := b.first()
+				if ctrlAt(dst.ctrl, j) == ctrlEmpty {
+					dst.slots[j] = grp.slots[s]
+					grp.slots[s] = slot[K, V]{}
+					dst.ctrl = setCtrl(dst.ctrl, j, tag)
+					grp.ctrl = setCtrl(grp.ctrl, s, ctrlEmpty)
+					break
+				}
+				// The target holds an entry still waiting to be placed:
+				// swap and place the one that now sits here.
+				dst.slots[j], grp.slots[s] = grp.slots[s], dst.slots[j]
+				dst.ctrl = setCtrl(dst.ctrl, j, tag)
 			}
-			t.probeSum += int(d)
-			t.maxProbe = max(t.maxProbe, int(d))
-			if p == g {
-				// The entry's first free slot is in its own group: stay.
-				t.ctrls[g] = setCtrl(t.ctrls[g], s, tag)
-				break
-			}
-			j := b.first()
-			target := p*groupSlots + uint64(j)
-			if ctrlAt(t.ctrls[p], j) == ctrlEmpty {
-				t.slots[target] = t.slots[i]
-				t.slots[i] = slot[K, V]{}
-				t.ctrls[p] = setCtrl(t.ctrls[p], j, tag)
-				t.ctrls[g] = setCtrl(t.ctrls[g], s, ctrlEmpty)
-				break
-			}
-			// The target holds an entry still waiting to be placed: swap
-			// and place the one that now sits at i.
-			t.slots[target], t.slots[i] = t.slots[i], t.slots[target]
-			t.ctrls[p] = setCtrl(t.ctrls[p], j, tag)
 		}
 	}
 	t.deleted = 0
-	t.growthLeft = growthLimit(len(t.ctrls)) - t.used
+	t.growthLeft = growthLimit(len(t.groups)) - t.used
 }
