@@ -144,7 +144,11 @@ func (q *queue[T]) pushBack(v T) {
 		copy(buf[k:], q.buf[:q.head])
 		q.buf, q.head = buf, 0
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = v
+	i := q.head + q.n
+	if i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	q.buf[i] = v
 	q.n++
 }
 
@@ -152,7 +156,9 @@ func (q *queue[T]) popFront() T {
 	var zero T
 	v := q.buf[q.head]
 	q.buf[q.head] = zero
-	q.head = (q.head + 1) % len(q.buf)
+	if q.head++; q.head == len(q.buf) {
+		q.head = 0
+	}
 	q.n--
 	return v
 }
@@ -221,9 +227,11 @@ func (q *queue[T]) run(e *entry[T]) {
 			if e.sub.state.Load() == stateEnded {
 				break // unsubscribed: discard the rest
 			}
-			j := (head + i) % len(buf)
-			v := buf[j]
-			buf[j] = zero
+			v := buf[head]
+			buf[head] = zero
+			if head++; head == len(buf) {
+				head = 0
+			}
 			q.taken.Add(-1)
 			callOne(e, v)
 		}

@@ -86,6 +86,11 @@ func TestBlockWaitsForRoom(t *testing.T) {
 			sent.Add(1)
 		}
 	}()
+	within(t, "filling the queue", func() {
+		for sent.Load() < 2 {
+			time.Sleep(time.Millisecond)
+		}
+	})
 	time.Sleep(20 * time.Millisecond)
 	if n := sent.Load(); n != 2 {
 		t.Fatalf("notifier got %d values into a full queue of 2", n)

@@ -242,6 +242,20 @@ func (s *Subject[T]) notify(ctx context.Context, v T) int {
 	}
 	list := p.slots
 	d := delivery{ctx: ctx, ends: &s.ends, ends0: s.ends.Load()}
+	if !p.hasSync {
+		// Only queues: no observer runs here, so nothing to recover.
+		for i := range list {
+			sl := &list[i]
+			if d.ends.Load() != d.ends0 && sl.e.sub.state.Load() != stateActive {
+				continue
+			}
+			if sl.e.q.push(&sl.e.sub, v, &d) {
+				d.lost++
+			}
+		}
+		return d.lost
+	}
+	d.inDeliver = true
 	for i := 0; i < len(list); {
 		i = deliver(list, i, v, &d)
 	}
@@ -256,6 +270,8 @@ type delivery struct {
 	ends0 uint64         // its value when the Notify began
 	lost  int            // Block subscriptions that lost the value to ctx
 	inObs int8           // whether the notifier runs inside an observer: 0 unknown, 1 no, 2 yes
+
+	inDeliver bool // push is called from deliver, whose frame is not an observer's
 }
 
 // insideObserver caches inObserver for the Block queues of one Notify. It
@@ -263,7 +279,7 @@ type delivery struct {
 func (d *delivery) insideObserver() bool {
 	if d.inObs == 0 {
 		d.inObs = 1
-		if inObserver(true) {
+		if inObserver(d.inDeliver) {
 			d.inObs = 2
 		}
 	}

@@ -176,6 +176,31 @@ func TestReentrancy(t *testing.T) {
 				t.Fatalf("got %v dropped %d, want [0 1 2 3 4 5] and 0", g, sub.Dropped())
 			}
 		}},
+		{"sync observer notifies a full Block queue of its own subject", func(t *testing.T) {
+			// The async observer is held until the outer Notify returns, so
+			// waiting for room inside the sync observer would never end.
+			var s Subject[int]
+			release := make(chan struct{})
+			got := new(recorder[int])
+			sub := s.Subscribe(func(v int) {
+				<-release
+				got.add(v)
+			}, Async(1, Block))
+			s.Subscribe(func(v int) {
+				if v == 0 {
+					for i := 1; i <= 4; i++ {
+						s.Notify(i)
+					}
+				}
+			})
+			s.Notify(0)
+			close(release)
+			s.Close()
+			waitClosed(t, "Done", sub.Done())
+			if g := got.get(); !equal(g, []int{0, 1, 2, 3, 4}) || sub.Dropped() != 0 {
+				t.Fatalf("got %v dropped %d, want [0 1 2 3 4] and 0", g, sub.Dropped())
+			}
+		}},
 		{"two async observers notify each other", func(t *testing.T) {
 			var a, b Subject[int]
 			var na, nb atomic.Int64
