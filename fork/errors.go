@@ -48,8 +48,9 @@ var (
 	ErrUpgraded = errors.New("already upgraded; this process should exit")
 	// ErrStopped: the Upgrader was stopped.
 	ErrStopped = errors.New("upgrader stopped")
-	// ErrChildExited: the new process exited (or crashed) before it
-	// called Ready. The error is an *UpgradeError with its exit state.
+	// ErrChildExited: the new process exited, crashed, or stopped its
+	// Upgrader before it called Ready. The error is an *UpgradeError with
+	// its exit state.
 	ErrChildExited = errors.New("new process exited before it was ready")
 	// ErrReadyTimeout: the new process did not call Ready within
 	// UpgradeOptions.ReadyTimeout; it was killed.

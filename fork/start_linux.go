@@ -1,6 +1,7 @@
 package fork
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,6 +48,9 @@ func Start(cmd *exec.Cmd, files ...NamedFile) error {
 func start(cmd *exec.Cmd, files []NamedFile) error {
 	if cmd == nil {
 		return ErrNilFile
+	}
+	if cmd.Process != nil {
+		return errors.New("exec: already started")
 	}
 	if len(cmd.ExtraFiles) > 0 {
 		return ErrExtraFiles

@@ -225,6 +225,20 @@ func TestStartErrors(t *testing.T) {
 			}
 		})
 	}
+	started := exec.Command("/bin/sh", "-c", "exit 0")
+	if err := Start(started); err != nil {
+		t.Fatal(err)
+	}
+	if err := started.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	env := started.Env
+	if err := Start(started, NamedFile{"f", f}); err == nil || !strings.Contains(err.Error(), "already started") {
+		t.Errorf("second Start of one command: %v", err)
+	}
+	if len(started.Env) != len(env) || started.ExtraFiles != nil {
+		t.Error("a refused Start changed the command")
+	}
 	f.Close()
 	checkFDs(t, before)
 	goleak.VerifyNone(t)
