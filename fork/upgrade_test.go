@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sturdy-go/sturdy/fork/forktest"
 	"go.uber.org/goleak"
 )
 
@@ -28,7 +29,7 @@ type upgradeFixture struct {
 	ln     net.Listener
 	out    string // the child's report
 	pid    string // the child's PID file
-	before []fdEntry
+	before forktest.FDs
 }
 
 func newFixture(t *testing.T, mode string, timeout time.Duration, env ...string) *upgradeFixture {

@@ -8,13 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sturdy-go/sturdy/fork/forktest"
 )
 
 // Environment of the child roles (internal/forkroles, which the tests of
@@ -118,56 +118,10 @@ func waitFile(t testing.TB, path string, timeout time.Duration) string {
 	}
 }
 
-// fdEntry is one open descriptor: its number and readlink target, which
-// for sockets, pipes and anonymous inodes includes the inode, so equal
-// targets mean the very same open object.
-type fdEntry struct {
-	FD     int
-	Target string
-}
-
-func (e fdEntry) String() string { return strconv.Itoa(e.FD) + "=" + e.Target }
-
-// openFDs lists this process's descriptors, sorted.
-func openFDs() ([]fdEntry, error) {
-	d, err := os.Open("/proc/self/fd")
-	if err != nil {
-		return nil, err
-	}
-	names, err := d.Readdirnames(-1)
-	self := int(d.Fd())
-	d.Close()
-	if err != nil {
-		return nil, err
-	}
-	var out []fdEntry
-	for _, n := range names {
-		fd, err := strconv.Atoi(n)
-		if err != nil || fd == self {
-			continue
-		}
-		target, err := os.Readlink(filepath.Join("/proc/self/fd", n))
-		if err != nil {
-			continue // closed meanwhile
-		}
-		out = append(out, fdEntry{fd, target})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].FD < out[j].FD })
-	return out, nil
-}
-
-func fdString(fds []fdEntry) string {
-	s := make([]string, len(fds))
-	for i, e := range fds {
-		s[i] = e.String()
-	}
-	return strings.Join(s, " ")
-}
-
 // snapshotFDs returns this process's descriptors for checkFDs.
-func snapshotFDs(t testing.TB) []fdEntry {
+func snapshotFDs(t testing.TB) forktest.FDs {
 	t.Helper()
-	fds, err := openFDs()
+	fds, err := forktest.OpenFDs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,17 +131,16 @@ func snapshotFDs(t testing.TB) []fdEntry {
 // checkFDs fails t unless this process's descriptors are those of before.
 // It retries briefly, since the runtime may close a descriptor on another
 // goroutine (a reaped child's pidfd).
-func checkFDs(t testing.TB, before []fdEntry) {
+func checkFDs(t testing.TB, before forktest.FDs) {
 	t.Helper()
-	var now []fdEntry
+	var added, removed forktest.FDs
 	for i := 0; i < 200; i++ {
-		now = snapshotFDs(t)
-		if fdString(now) == fdString(before) {
+		if added, removed = forktest.Diff(before, snapshotFDs(t)); len(added)+len(removed) == 0 {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("descriptors leaked or lost:\nbefore: %s\nafter:  %s", fdString(before), fdString(now))
+	t.Fatalf("descriptors leaked: %v; lost: %v", added, removed)
 }
 
 // reap waits for pid, which must be (or become, once its parent exits) a
@@ -213,37 +166,6 @@ func reap(t testing.TB, pid int, timeout time.Duration) syscall.WaitStatus {
 	}
 }
 
-// children lists the processes whose parent is this process, with their
-// state letter (Z for a zombie).
-func children() (map[int]string, error) {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	self := os.Getpid()
-	out := make(map[int]string)
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 2 {
-			continue
-		}
-		if ppid, _ := strconv.Atoi(f[1]); ppid == self {
-			out[pid] = f[0]
-		}
-	}
-	return out, nil
-}
-
 // checkNoChildren fails t if any process still has this one as parent,
 // running or zombie.
 func checkNoChildren(t testing.TB) {
@@ -251,7 +173,7 @@ func checkNoChildren(t testing.TB) {
 	var kids map[int]string
 	for i := 0; i < 500; i++ {
 		var err error
-		if kids, err = children(); err != nil {
+		if kids, err = forktest.Children(); err != nil {
 			t.Fatal(err)
 		}
 		if len(kids) == 0 {

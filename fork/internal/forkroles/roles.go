@@ -17,8 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,6 +24,7 @@ import (
 	"time"
 
 	"github.com/sturdy-go/sturdy/fork"
+	"github.com/sturdy-go/sturdy/fork/forktest"
 )
 
 // Environment variables of the roles.
@@ -103,42 +102,14 @@ func out(format string, args ...any) {
 	}
 }
 
-// OpenFDs lists this process's descriptors as "fd=target" sorted by number.
-// A target names the open object, with its inode for sockets, pipes and
-// anonymous inodes, so equal lists mean the very same open files.
+// OpenFDs lists this process's descriptors as "fd=target" sorted by number
+// (see forktest.OpenFDs).
 func OpenFDs() (string, error) {
-	d, err := os.Open("/proc/self/fd")
+	fds, err := forktest.OpenFDs()
 	if err != nil {
 		return "", err
 	}
-	names, err := d.Readdirnames(-1)
-	self := strconv.Itoa(int(d.Fd()))
-	d.Close()
-	if err != nil {
-		return "", err
-	}
-	type ent struct {
-		fd     int
-		target string
-	}
-	var list []ent
-	for _, n := range names {
-		fd, err := strconv.Atoi(n)
-		if err != nil || n == self {
-			continue
-		}
-		target, err := os.Readlink(filepath.Join("/proc/self/fd", n))
-		if err != nil {
-			continue // closed meanwhile
-		}
-		list = append(list, ent{fd, target})
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].fd < list[j].fd })
-	s := make([]string, len(list))
-	for i, e := range list {
-		s[i] = strconv.Itoa(e.fd) + "=" + e.target
-	}
-	return strings.Join(s, " "), nil
+	return fds.String(), nil
 }
 
 // chain is one generation of TestChain: adopt, note the descriptors, use
