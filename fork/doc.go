@@ -125,6 +125,9 @@
 //   - Every goroutine the package starts ends: the child reaper when the
 //     child exits, the parent watcher at Stop.
 //
+// The companion package forktest snapshots open descriptors by identity
+// and lists child processes, for tests of programs built on this one.
+//
 // Only Linux is supported; elsewhere Start, NewUpgrader and the Upgrader's
 // methods return an error wrapping ErrUnsupported, and Init adopts nothing.
 package fork

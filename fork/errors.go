@@ -14,7 +14,7 @@ var ErrUnsupported error = unsupportedError{}
 type unsupportedError struct{}
 
 func (unsupportedError) Error() string {
-	return "fork: not supported on this system (Linux only)"
+	return "not supported on this system (Linux only)"
 }
 
 func (unsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }
