@@ -12,12 +12,32 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sturdy-go/sturdy/internal/testpeer"
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
 const benchRecord = 16 << 10
+
+// cpuMeter reports the process's CPU time per operation as cpu-ns/op, next
+// to the wall time of sec/op. On a busy machine wall time counts the time
+// other processes had the CPU; CPU time does not, so its ratios are steadier.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU() cpuMeter {
+	t, ok := processCPU()
+	return cpuMeter{start: t, ok: ok}
+}
+
+func (m cpuMeter) report(b *testing.B) {
+	if t, ok := processCPU(); ok && m.ok {
+		b.ReportMetric(float64(t-m.start)/float64(b.N), "cpu-ns/op")
+	}
+}
 
 var (
 	benchPKIOnce sync.Once
@@ -71,11 +91,13 @@ func BenchmarkThroughput(b *testing.B) {
 		b.SetBytes(benchRecord)
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := startCPU()
 		for range b.N {
 			if _, err := client.Write(msg); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.report(b)
 		b.StopTimer()
 		client.Close()
 		<-done
@@ -133,8 +155,10 @@ func benchBIOPipelined(b *testing.B) {
 	b.SetBytes(benchRecord)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	go send(b.N)
 	receive(b.N)
+	cpu.report(b)
 	b.StopTimer()
 	client.Close()
 	server.Close()
@@ -181,9 +205,11 @@ func benchBIOThroughput(b *testing.B) {
 	b.SetBytes(benchRecord)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	for range b.N {
 		transfer()
 	}
+	cpu.report(b)
 	b.StopTimer()
 	client.Close()
 	server.Close()
@@ -196,6 +222,8 @@ func BenchmarkHandshake(b *testing.B) {
 		ccfg, scfg := benchConfigs(b)
 		wire := make([]byte, 16<<10)
 		b.ReportAllocs()
+		cpu := startCPU()
+		defer cpu.report(b)
 		for range b.N {
 			client, server := Client(ccfg), Server(scfg)
 			client.Handshake()
@@ -216,6 +244,8 @@ func BenchmarkHandshake(b *testing.B) {
 	b.Run("tlspipe", func(b *testing.B) {
 		ccfg, scfg := benchConfigs(b)
 		b.ReportAllocs()
+		cpu := startCPU()
+		defer cpu.report(b)
 		for range b.N {
 			a, z := net.Pipe()
 			client, server := tls.Client(a, ccfg), tls.Server(z, scfg)
@@ -260,7 +290,8 @@ func BenchmarkVsPython(b *testing.B) {
 		py.run(b, 16) // warm-up
 		b.SetBytes(benchRecord)
 		b.ResetTimer()
-		py.run(b, b.N)
+		cpu := py.run(b, b.N)
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 	})
 }
 
@@ -269,15 +300,22 @@ type benchPython struct {
 	out   *bufio.Reader
 }
 
-func (p *benchPython) run(b *testing.B, n int) {
+// run has Python move n records and returns the CPU time it spent.
+func (p *benchPython) run(b *testing.B, n int) time.Duration {
 	fmt.Fprintf(p.stdin, "%d\n", n)
 	line, err := p.out.ReadString('\n')
 	if err != nil {
 		b.Fatalf("python: %v", err)
 	}
-	if cipher := strings.TrimSpace(strings.TrimPrefix(line, "done ")); cipher != "TLS_AES_128_GCM_SHA256" {
+	var cipher string
+	var cpuNS int64
+	if _, err := fmt.Sscanf(line, "done %s %d", &cipher, &cpuNS); err != nil {
+		b.Fatalf("python said %q: %v", line, err)
+	}
+	if cipher != "TLS_AES_128_GCM_SHA256" {
 		b.Fatalf("python negotiated %q, want TLS_AES_128_GCM_SHA256", cipher)
 	}
+	return time.Duration(cpuNS)
 }
 
 // startBenchPython starts the Python side with OpenSSL limited to
