@@ -19,6 +19,7 @@ type queue[T any] struct {
 	stopped    bool          // Unsubscribe: discard and exit
 	completing bool          // Close: drain and exit
 	space      chan struct{} // closed when room is made; non-nil while a notifier waits
+	waiting    atomic.Bool   // space != nil, readable without the lock
 	wake       chan struct{} // capacity 1; at most one token per sleep
 }
 
@@ -89,6 +90,7 @@ func (q *queue[T]) waitRoom(d *delivery) (room, expired bool) {
 		} else {
 			if q.space == nil {
 				q.space = make(chan struct{})
+				q.waiting.Store(true)
 			}
 			ch := q.space
 			q.mu.Unlock()
@@ -127,6 +129,7 @@ func (q *queue[T]) roomLocked() {
 	if q.space != nil {
 		close(q.space)
 		q.space = nil
+		q.waiting.Store(false)
 	}
 }
 
@@ -232,7 +235,13 @@ func (q *queue[T]) run(e *entry[T]) {
 			if head++; head == len(buf) {
 				head = 0
 			}
-			q.taken.Add(-1)
+			if q.taken.Add(-1) <= int64(q.limit/2) && q.waiting.Load() {
+				// Half the buffer is free: let blocked notifiers refill it
+				// while this batch is still being delivered.
+				q.mu.Lock()
+				q.roomLocked()
+				q.mu.Unlock()
+			}
 			callOne(e, v)
 		}
 		clear(buf)
