@@ -59,7 +59,7 @@ func withOnEnd(f func()) SubscribeOption {
 }
 
 // Policy says what an Async subscription does with a value when its queue
-// is full.
+// is full. A value other than the four below acts as Block.
 type Policy int
 
 const (
