@@ -10,8 +10,13 @@
 // MB JSON body pinned Node and Rails for tens of seconds. Go's builtin map
 // is seeded, but its seed cannot be fixed or persisted, its hash is not a
 // keyed cryptographic one, its probe lengths are invisible and it has no
-// concurrent variant. This package gives all of that at a speed close to
-// the builtin map's.
+// concurrent variant. This package gives all of that. Its table runs
+// within about 1.2 times the builtin map's time; SipHash-2-4, a keyed
+// cryptographic hash, costs about 12 ns more per operation than the
+// runtime's AES-based hash, which in tight loops of lookups in large maps
+// makes a Get 2 to 3.5 times slower than the builtin map's (see the
+// package's benchmarks, which include the table with the runtime's hash as
+// a control).
 //
 //	m := hashtable.New[string, int]()
 //	m.Put("alpha", 1)

@@ -29,7 +29,8 @@ func WithSeed(k0, k1 uint64) Option {
 }
 
 // WithCapacity sizes the map for n entries up front, so that the first n
-// insertions do not grow it. n <= 0 means the smallest map.
+// insertions do not grow it. n <= 0 means the smallest map. The memory is
+// allocated at once, as by make(map[K]V, n): do not pass an untrusted n.
 func WithCapacity(n int) Option {
 	return func(c *config) {
 		c.capacity = min(max(n, 0), maxCapacityHint)
