@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// stressDuration is how long TestStress runs: a second by default, a fifth
-// of it with -short, or OBSERVER_STRESS (a time.Duration) when set.
+// stressDuration is how long TestStress runs: two seconds by default, 0.2 s
+// with -short, or OBSERVER_STRESS (a time.Duration) when set.
 func stressDuration(t *testing.T) time.Duration {
 	if s := os.Getenv("OBSERVER_STRESS"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -22,7 +22,7 @@ func stressDuration(t *testing.T) time.Duration {
 	if testing.Short() {
 		return 200 * time.Millisecond
 	}
-	return time.Second
+	return 2 * time.Second
 }
 
 // tracked is one subscription of the stress test.
