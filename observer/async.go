@@ -23,10 +23,9 @@ type queue[T any] struct {
 	wake       chan struct{} // capacity 1; at most one token per sleep
 }
 
+// newQueue makes the queue of an Async(buffer, p) subscription; Async has
+// already raised buffer to at least 1.
 func newQueue[T any](buffer int, p Policy) *queue[T] {
-	if buffer < 1 {
-		buffer = 1
-	}
 	if p == Latest {
 		buffer = 1
 	}
@@ -210,12 +209,7 @@ func (q *queue[T]) run(e *entry[T]) {
 			return
 		}
 		if !batching {
-			v := q.popFront()
-			if q.n <= q.limit/2 {
-				// Waking blocked notifiers only once half the queue is free
-				// lets them refill it in one go instead of one slot per wake.
-				q.roomLocked()
-			}
+			v := q.popFront() // these policies never make a notifier wait
 			q.mu.Unlock()
 			callOne(e, v)
 			q.mu.Lock()
