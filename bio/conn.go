@@ -7,7 +7,7 @@ import (
 	"runtime"
 )
 
-// Default limits, used when the matching [Options] field is zero.
+// Default limits, used when the matching [Options] field is zero or less.
 const (
 	DefaultMaxIncoming  = 64 << 10
 	DefaultMaxPlaintext = 64 << 10
@@ -248,8 +248,8 @@ func (c *Conn) OutgoingLen() int {
 }
 
 // Handshake starts the handshake if needed and reports where it is: nil
-// once it is complete, [ErrWantRead] while it waits for the peer, or the
-// sticky handshake error (a [*HandshakeError]). Read and Write drive the
+// once it is complete, [ErrWantRead] while it waits for the peer (or for
+// the outgoing buffer to be drained), or the sticky handshake error (a [*HandshakeError]). Read and Write drive the
 // handshake too, so calling Handshake is optional.
 func (c *Conn) Handshake() error {
 	e := c.e

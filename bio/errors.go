@@ -53,7 +53,7 @@ func (e *BufferError) Error() string {
 func (e *BufferError) Is(target error) bool { return target == ErrBufferFull }
 
 // HandshakeError is the sticky error of a failed handshake. Err is what
-// crypto/tls reported (an [crypto/x509.UnknownAuthorityError], the error of
+// crypto/tls reported (a [crypto/x509.UnknownAuthorityError], the error of
 // a VerifyConnection hook, "remote error: tls: ..." when the peer sent an
 // alert, ...) or [ErrTruncated]; errors.Is and errors.As see through it.
 type HandshakeError struct {
