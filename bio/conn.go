@@ -249,8 +249,9 @@ func (c *Conn) OutgoingLen() int {
 
 // Handshake starts the handshake if needed and reports where it is: nil
 // once it is complete, [ErrWantRead] while it waits for the peer (or for
-// the outgoing buffer to be drained), or the sticky handshake error (a [*HandshakeError]). Read and Write drive the
-// handshake too, so calling Handshake is optional.
+// the outgoing buffer to be drained), or the sticky handshake error (a
+// [*HandshakeError]). Read and Write drive the handshake too, so calling
+// Handshake is optional.
 func (c *Conn) Handshake() error {
 	e := c.e
 	e.mu.Lock()
