@@ -191,6 +191,7 @@ func (c *Conn) WriteIncoming(p []byte) (int, error) {
 		return len(p), nil
 	}
 	n, err := e.keep(rest)
+	e.in.release()
 	return len(p) - len(rest) + n, err
 }
 
@@ -235,6 +236,7 @@ func (c *Conn) ReadOutgoing(p []byte) (int, error) {
 	if e.running() && e.reason == parkFlush && e.out.Len() <= e.maxOut {
 		e.step()
 	}
+	e.out.release()
 	return n, nil
 }
 
@@ -289,6 +291,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		n := e.plain.read(p)
 		if e.running() && e.reason == parkSpace && e.plain.Len() < e.maxPlain {
 			e.step()
+		}
+		if !e.filling {
+			e.plain.release()
 		}
 		return n, nil
 	}

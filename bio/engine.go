@@ -57,12 +57,14 @@ type engine struct {
 
 	reason parkReason
 
-	in      buffer // incoming ciphertext the engine could not take yet
-	feed    []byte // the caller's WriteIncoming slice, only during a step
-	inEOF   bool   // CloseIncoming was called
-	eofSeen bool   // crypto/tls was told the transport ended
-	out     buffer // ciphertext waiting for ReadOutgoing
-	plain   buffer // decrypted application data waiting for Read
+	in      buffer    // incoming ciphertext the engine could not take yet
+	feed    []byte    // the caller's WriteIncoming slice, only during a step
+	inEOF   bool      // CloseIncoming was called
+	eofSeen bool      // crypto/tls was told the transport ended
+	out     buffer    // ciphertext waiting for ReadOutgoing
+	plain   buffer    // decrypted application data waiting for Read
+	first   [512]byte // where an idle engine waits for the next record
+	filling bool      // the engine holds a slice of plain's free space
 
 	hsDone  bool
 	hsErr   error // handshake failure, sticky
@@ -143,9 +145,26 @@ func (e *engine) run() {
 			}
 			continue
 		}
-		buf := e.plain.tail(maxRecordPlaintext)
-		n, err := e.tc.Read(buf)
-		e.plain.commit(n)
+		var n int
+		var err error
+		if e.plain.Len() == 0 {
+			// Wait for the next record in a small array of our own, so an
+			// idle Conn holds no plaintext buffer: Read releases it.
+			n, err = e.tc.Read(e.first[:])
+			if n > 0 {
+				e.plain.write(e.first[:n])
+			}
+			if err == nil && n < len(e.first) {
+				continue // crypto/tls had no more: the record is consumed
+			}
+		}
+		if err == nil {
+			e.filling = true
+			buf := e.plain.tail(maxRecordPlaintext)
+			n, err = e.tc.Read(buf)
+			e.plain.commit(n)
+			e.filling = false
+		}
 		if err != nil {
 			e.readErr = e.readError(err)
 			if e.readErr != io.EOF && !errors.Is(e.readErr, ErrTruncated) {
