@@ -90,7 +90,7 @@ func identity(fd int) (fileID, error) {
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return fileID{}, err
 	}
-	return fileID{uint64(st.Dev), st.Ino}, nil //nolint:unconvert // Dev is uint32 on some architectures
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, nil // their types differ between architectures
 }
 
 // fileIdentity is identity for an *os.File, without touching its
