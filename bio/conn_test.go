@@ -708,3 +708,26 @@ func TestCallbackPanic(t *testing.T) {
 		t.Fatal("engine still runs after the panic")
 	}
 }
+
+// TestIdleConnHoldsNoBuffers checks that a drained Conn gives its buffer
+// storage back: an event loop with many idle connections pays only for
+// crypto/tls's own state and the parked engine.
+func TestIdleConnHoldsNoBuffers(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	client, server := Client(p.clientConfig()), Server(p.serverConfig())
+	handshake(t, client, server, whole)
+	big := make([]byte, 100<<10)
+	for _, msg := range [][]byte{[]byte("x"), big, []byte("yz")} {
+		send(t, client, server, msg)
+		send(t, server, client, msg)
+		for _, c := range []*Conn{client, server} {
+			c.e.mu.Lock()
+			held := c.e.plain.ptr != nil || c.e.out.ptr != nil || c.e.in.ptr != nil
+			c.e.mu.Unlock()
+			if held {
+				t.Fatalf("after a %d-byte message, an idle Conn still holds buffer storage", len(msg))
+			}
+		}
+	}
+}

@@ -137,6 +137,11 @@ func (e *engine) run() {
 	}
 	e.state = e.tc.ConnectionState()
 	e.hsDone = true
+	// drained: crypto/tls has no decrypted bytes left, so its next Read
+	// may wait for a record. The engine then waits in a small array of its
+	// own rather than in plain's free space, so an idle Conn holds no
+	// plaintext buffer (Read releases it once empty).
+	drained := true
 	for {
 		if e.plain.Len() >= e.maxPlain {
 			if !e.park(parkSpace) {
@@ -147,23 +152,19 @@ func (e *engine) run() {
 		}
 		var n int
 		var err error
-		if e.plain.Len() == 0 {
-			// Wait for the next record in a small array of our own, so an
-			// idle Conn holds no plaintext buffer: Read releases it.
+		if drained {
 			n, err = e.tc.Read(e.first[:])
 			if n > 0 {
 				e.plain.write(e.first[:n])
 			}
-			if err == nil && n < len(e.first) {
-				continue // crypto/tls had no more: the record is consumed
-			}
-		}
-		if err == nil {
+			drained = n < len(e.first)
+		} else {
 			e.filling = true
 			buf := e.plain.tail(maxRecordPlaintext)
 			n, err = e.tc.Read(buf)
 			e.plain.commit(n)
 			e.filling = false
+			drained = n < len(buf)
 		}
 		if err != nil {
 			e.readErr = e.readError(err)
