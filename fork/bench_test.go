@@ -57,18 +57,18 @@ func BenchmarkStart(b *testing.B) {
 }
 
 // BenchmarkUpgrade measures spawn-to-ready: an Upgrade whose new process
-// (the helper, a small Go program) adopts the listener and calls Ready,
-// and reports the p50 and p99 of the Upgrade calls. Its baseline, exec,
-// starts the same program with exec.Cmd and waits for it to exit after
-// Init: the bare cost of running a Go program.
+// (internal/forkready, the smallest such Go program) adopts the listener
+// and calls Ready, and reports the p50 and p99 of the Upgrade calls. Its
+// baseline, exec, starts the same program with exec.Cmd and waits for it
+// to exit after Init: the bare cost of running that Go program.
 func BenchmarkUpgrade(b *testing.B) {
-	exe := helper(b)
+	exe := buildHelper(b, "forkready")
 	b.Run("upgrader", func(b *testing.B) {
 		b.ReportAllocs()
 		lat := make([]time.Duration, 0, b.N)
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			u, err := NewUpgrader(UpgradeOptions{Path: exe, Args: []string{}, Env: roleEnv("ready", envAddr+"=127.0.0.1:0")})
+			u, err := NewUpgrader(UpgradeOptions{Path: exe, Args: []string{}, Env: append(os.Environ(), envAddr+"=127.0.0.1:0")})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -97,7 +97,7 @@ func BenchmarkUpgrade(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			cmd := exec.Command(exe)
-			cmd.Env = roleEnv("true")
+			cmd.Env = append(os.Environ(), "FORKREADY_EXIT=1")
 			if err := cmd.Run(); err != nil {
 				b.Fatal(err)
 			}

@@ -479,19 +479,19 @@ func TestUpgraderRules(t *testing.T) {
 	goleak.VerifyNone(t)
 }
 
-// TestUpgradeLatency runs 100 upgrades to the helper's "ready" role and
-// reports the spawn-to-ready p50 and p99 (BenchmarkUpgrade measures the
-// same without the race detector in this process).
+// TestUpgradeLatency runs 100 upgrades to internal/forkready and reports
+// the spawn-to-ready p50 and p99 (BenchmarkUpgrade measures the same
+// without the race detector in this process).
 func TestUpgradeLatency(t *testing.T) {
 	n := 100
 	if testing.Short() {
 		n = 20
 	}
-	exe := helper(t)
+	exe := buildHelper(t, "forkready")
 	before := snapshotFDs(t)
 	lat := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
-		u, err := NewUpgrader(UpgradeOptions{Path: exe, Args: []string{}, Env: roleEnv("ready", envAddr+"=127.0.0.1:0")})
+		u, err := NewUpgrader(UpgradeOptions{Path: exe, Args: []string{}, Env: append(os.Environ(), envAddr+"=127.0.0.1:0")})
 		if err != nil {
 			t.Fatal(err)
 		}

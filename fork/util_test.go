@@ -53,40 +53,58 @@ func becomeSubreaper() bool {
 }
 
 var (
-	helperOnce sync.Once
-	helperDir  string // set by TestMain, which removes it
-	helperPath string
-	helperErr  error
+	helperDir string // set by TestMain, which removes it
+	helpersMu sync.Mutex
+	helpers   = map[string]*builtHelper{}
 )
+
+type builtHelper struct {
+	once sync.Once
+	path string
+	err  error
+}
 
 // helper builds internal/forkhelper, without the race detector, once per
 // test run and returns its path. Stress tests start it instead of this
 // binary, which takes a hundred milliseconds to start under -race.
 func helper(t testing.TB) string {
 	t.Helper()
-	helperOnce.Do(func() {
+	return buildHelper(t, "forkhelper")
+}
+
+// buildHelper builds the command internal/name once per test run.
+func buildHelper(t testing.TB, name string) string {
+	t.Helper()
+	helpersMu.Lock()
+	h := helpers[name]
+	if h == nil {
+		h = &builtHelper{}
+		helpers[name] = h
+	}
+	helpersMu.Unlock()
+	h.once.Do(func() {
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			helperErr = fmt.Errorf("no go command to build the helper: %w", err)
+			h.err = fmt.Errorf("no go command to build the helper %s: %w", name, err)
 			return
 		}
 		if helperDir == "" {
-			helperErr = errors.New("TestMain did not set the helper directory")
+			h.err = errors.New("TestMain did not set the helper directory")
 			return
 		}
-		helperPath = filepath.Join(helperDir, "forkhelper")
-		cmd := exec.Command(goTool, "build", "-o", helperPath, "github.com/sturdy-go/sturdy/fork/internal/forkhelper")
+		h.path = filepath.Join(helperDir, name)
+		cmd := exec.Command(goTool, "build", "-o", h.path, "github.com/sturdy-go/sturdy/fork/internal/"+name)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			helperErr = fmt.Errorf("building the helper: %v\n%s", err, out)
+			h.err = fmt.Errorf("building the helper %s: %v\n%s", name, err, out)
 		}
 	})
-	if helperErr != nil {
+	if h.err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatal(helperErr)
+			t.Fatal(h.err)
 		}
-		t.Skip(helperErr)
+		t.Skip(h.err)
 	}
-	return helperPath
+	return h.path
 }
 
 // readReport waits until the role's report file exists and returns its

@@ -60,12 +60,6 @@ func Run(role string) {
 	switch role {
 	case "chain":
 		chain()
-	case "true":
-		if err := fork.Init(); err != nil {
-			die("init: %v", err)
-		}
-	case "ready":
-		ready()
 	case "upgrade":
 		upgrade()
 	case "server":
@@ -182,26 +176,6 @@ func ping(f *os.File, b byte) error {
 		return fmt.Errorf("echo %d, got %d", b, got[0])
 	}
 	return nil
-}
-
-// ready is the smallest upgrade child: adopt the listener, Ready, exit.
-func ready() {
-	if err := fork.Init(); err != nil {
-		die("init: %v", err)
-	}
-	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
-	if err != nil {
-		die("%v", err)
-	}
-	defer u.Stop()
-	l, err := u.Listen("tcp", os.Getenv(EnvAddr))
-	if err != nil {
-		die("%v", err)
-	}
-	defer l.Close()
-	if err := u.Ready(); err != nil {
-		die("%v", err)
-	}
 }
 
 // upgrade is the new process of the Upgrade tests. It listens, serves an
