@@ -257,7 +257,7 @@ func (q *queue[T]) exit(e *entry[T]) {
 	q.mu.Unlock()
 	if e.sub.state.Swap(stateEnded) != stateEnded {
 		e.subj.remove(e)
-		e.subj.ends.Add(1)
+		ends.Add(1)
 	}
 	e.sub.finish()
 }

@@ -75,10 +75,10 @@
 //
 // Each subscription also has a state word (active, completing, ended). An
 // Unsubscribe or Close made from inside an observer does not wait (see
-// below), so a Notify already running must skip what it ended: the subject
+// below), so a Notify already running must skip what it ended: the package
 // counts ended subscriptions, and once that count moves during a Notify, the
 // loop checks each state before its call. Until then it reads only the
-// snapshot.
+// snapshot and that counter.
 //
 // Waiting must never turn into a deadlock. Go has no goroutine identity, so
 // Unsubscribe, Close and a full Block queue recognize "called from inside an

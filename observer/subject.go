@@ -22,9 +22,13 @@ type Subject[T any] struct {
 	mu     sync.Mutex                  // serializes changes to subs
 	subs   atomic.Pointer[snapshot[T]] // immutable, in subscription order
 	closed atomic.Bool                 // written under mu
-	ends   atomic.Uint64               // counts subscriptions ended; see deliver
 	rd     readers
 }
+
+// ends counts the subscriptions ended, of every subject; see deliver. One
+// counter for the process keeps Notify's per-subscriber check to a single
+// load of a fixed address.
+var ends atomic.Uint64
 
 // snapshot is the list of subscriptions Notify iterates. It is never
 // modified once published.
@@ -60,6 +64,10 @@ type entry[T any] struct {
 //
 // On a closed subject, or with a nil fn, Subscribe returns a subscription
 // that has already ended and fn is never called.
+//
+// Subscribe takes amortized constant time (it appends to the snapshot);
+// ending a subscription copies the snapshot, in time linear in Len. An
+// Async subscription costs a goroutine until it ends.
 func (s *Subject[T]) Subscribe(fn func(T), opts ...SubscribeOption) *Subscription {
 	o := buildOptions(opts)
 	if s == nil || fn == nil {
@@ -150,7 +158,7 @@ func (e *entry[T]) end(wait bool) {
 	first := e.sub.state.Swap(stateEnded) != stateEnded
 	if first {
 		e.subj.remove(e)
-		e.subj.ends.Add(1)
+		ends.Add(1)
 	}
 	if e.q != nil {
 		if first {
@@ -241,12 +249,12 @@ func (s *Subject[T]) notify(ctx context.Context, v T) int {
 		}
 	}
 	list := p.slots
-	d := delivery{ctx: ctx, ends: &s.ends, ends0: s.ends.Load()}
+	d := delivery{ctx: ctx, ends0: ends.Load()}
 	if !p.hasSync {
 		// Only queues: no observer runs here, so nothing to recover.
 		for i := range list {
 			sl := &list[i]
-			if d.ends.Load() != d.ends0 && sl.e.sub.state.Load() != stateActive {
+			if ends.Load() != d.ends0 && sl.e.sub.state.Load() != stateActive {
 				continue
 			}
 			if sl.e.q.push(&sl.e.sub, v, &d) {
@@ -266,10 +274,9 @@ func (s *Subject[T]) notify(ctx context.Context, v T) int {
 // reaches.
 type delivery struct {
 	ctx   context.Context
-	ends  *atomic.Uint64 // the subject's count of ended subscriptions
-	ends0 uint64         // its value when the Notify began
-	lost  int            // Block subscriptions that lost the value to ctx
-	inObs int8           // whether the notifier runs inside an observer: 0 unknown, 1 no, 2 yes
+	ends0 uint64 // ends when the Notify began
+	lost  int    // Block subscriptions that lost the value to ctx
+	inObs int8   // whether the notifier runs inside an observer: 0 unknown, 1 no, 2 yes
 
 	inDeliver bool // push is called from deliver, whose frame is not an observer's
 }
@@ -294,9 +301,9 @@ func (d *delivery) insideObserver() bool {
 // A subscription of the snapshot may have ended since it was loaded. One
 // that ended by an Unsubscribe or Close that waits needs no check: they wait
 // for this Notify to return. One that ended without waiting (from inside an
-// observer, possibly this goroutine's) must be skipped, so once the
-// subject's count of ends moves past ends0, each state is checked before
-// its call; until then the loop reads nothing but the snapshot.
+// observer, possibly this goroutine's) must be skipped, so once the count
+// of ends moves past ends0, each state is checked before its call; until
+// then the loop reads nothing but the snapshot and that one counter.
 func deliver[T any](list []slot[T], i int, v T, d *delivery) (next int) {
 	defer func() {
 		if next < len(list) {
@@ -308,7 +315,7 @@ func deliver[T any](list []slot[T], i int, v T, d *delivery) (next int) {
 			}
 		}
 	}()
-	ends, ends0 := d.ends, d.ends0
+	ends0 := d.ends0
 	for j := i; j < len(list); j++ {
 		sl := &list[j]
 		if ends.Load() != ends0 && sl.e.sub.state.Load() != stateActive {
@@ -364,7 +371,7 @@ func (s *Subject[T]) Close() {
 				ended = append(ended, e)
 			}
 		}
-		s.ends.Add(1)
+		ends.Add(1)
 	}
 	if s.rd.busy() && !inObserver(false) {
 		s.rd.synchronize()
