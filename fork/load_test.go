@@ -4,6 +4,7 @@ package fork
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -156,4 +157,69 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	if served[strconv.Itoa(gens[0])] == 0 || served[strconv.Itoa(last)] == 0 {
 		t.Errorf("the first or the last generation served nothing: %v", served)
 	}
+}
+
+// TestParentDeath: a new process learns that its parent is gone from the
+// end of a pipe, even when the parent is killed outright.
+func TestParentDeath(t *testing.T) {
+	exe := helper(t)
+	if !becomeSubreaper() {
+		t.Skip("PR_SET_CHILD_SUBREAPER unavailable: the new process could not be reaped")
+	}
+	dir := t.TempDir()
+	pidFile, out := dir+"/pid", dir+"/out"
+	cmd := exec.Command(exe)
+	cmd.Env = roleEnv("server", envAddr+"=127.0.0.1:0", envPIDFile+"="+pidFile, envOut+"="+out)
+	cmd.Stderr = os.Stderr
+	if err := Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, out, 30*time.Second)
+	readPID := func() int {
+		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile, 30*time.Second)))
+		return pid
+	}
+	parent := readPID()
+	// A connection that never sends a request keeps the old process
+	// draining (until its 10 s header timeout), so it is still alive when
+	// it is killed below.
+	idle, err := net.Dial("tcp", strings.TrimSpace(waitFile(t, out, time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if _, err := idle.Write([]byte("GET / HTTP/1.1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // accepted by the only process there is
+	if err := syscall.Kill(parent, syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for readPID() == parent {
+		if time.Now().After(deadline) {
+			t.Fatal("no upgrade")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	child := readPID()
+	marker := out + ".parent-exited." + strconv.Itoa(child)
+	time.Sleep(50 * time.Millisecond)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the new process saw its parent go while the parent was still draining")
+	}
+	if err := syscall.Kill(parent, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("parent: %v, want killed", err)
+	}
+	waitFile(t, marker, 10*time.Second)
+	if err := syscall.Kill(child, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if ws := reap(t, child, 30*time.Second); ws.ExitStatus() != 0 {
+		t.Errorf("new process: %v", ws)
+	}
+	checkNoChildren(t)
 }

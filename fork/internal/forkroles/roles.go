@@ -267,7 +267,9 @@ func echo(l net.Listener) {
 
 // server is the HTTP server of the upgrade-under-load test: it answers
 // every request with its pid, upgrades on SIGHUP, and drains and exits
-// when its Upgrader says so (after an upgrade, or SIGTERM).
+// when its Upgrader says so (after an upgrade, or SIGTERM). The first
+// generation writes its address to $FORKHELPER_OUT; a later one creates
+// $FORKHELPER_OUT.parent-exited.<pid> when it sees its parent go.
 func server() {
 	if err := fork.Init(); err != nil {
 		die("init: %v", err)
@@ -283,10 +285,16 @@ func server() {
 	if err != nil {
 		die("%v", err)
 	}
+	pid := strconv.Itoa(os.Getpid())
 	if !u.HasParent() {
 		out("%s", l.Addr())
+	} else if path := os.Getenv(EnvOut); path != "" {
+		// Tell the test when the parent is gone, however it went.
+		go func() {
+			<-u.ParentExited()
+			_ = os.WriteFile(path+".parent-exited."+pid, []byte("yes"), 0o644)
+		}()
 	}
-	pid := strconv.Itoa(os.Getpid())
 	var open atomic.Int64 // connections not yet closed
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
