@@ -17,6 +17,7 @@ func (unsupportedError) Error() string {
 	return "not supported on this system (Linux only)"
 }
 
+// Is makes errors.Is(ErrUnsupported, errors.ErrUnsupported) hold.
 func (unsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }
 
 // Errors about the arguments of Start and of the Upgrader's Listen methods.
@@ -75,6 +76,7 @@ type UpgradeError struct {
 	Err   error
 }
 
+// Error describes the failed upgrade, with the process's exit state.
 func (e *UpgradeError) Error() string {
 	if e.State != nil {
 		return fmt.Sprintf("fork: upgrade: process %d: %v (%v)", e.PID, e.Err, e.State)
