@@ -28,23 +28,9 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	if testing.Short() {
 		upgrades, requests = 5, 2000
 	}
-	exe := helper(t)
-	if !becomeSubreaper() {
-		t.Skip("PR_SET_CHILD_SUBREAPER unavailable: the old generations could not be reaped")
-	}
-	dir := t.TempDir()
-	pidFile, addrFile := dir+"/pid", dir+"/addr"
-	cmd := exec.Command(exe)
-	cmd.Env = roleEnv("server", envAddr+"=127.0.0.1:0", envPIDFile+"="+pidFile, envOut+"="+addrFile)
-	cmd.Stderr = os.Stderr
-	if err := Start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + waitFile(t, addrFile, 30*time.Second) + "/"
-	readPID := func() int {
-		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile, 30*time.Second)))
-		return pid
-	}
+	srv := startServer(t)
+	cmd, readPID := srv.cmd, srv.pid
+	url := "http://" + srv.addr + "/"
 	gens := []int{readPID()}
 
 	// Half the clients reuse connections, half open a new one per
@@ -162,28 +148,13 @@ func TestUpgradeUnderLoad(t *testing.T) {
 // TestParentDeath: a new process learns that its parent is gone from the
 // end of a pipe, even when the parent is killed outright.
 func TestParentDeath(t *testing.T) {
-	exe := helper(t)
-	if !becomeSubreaper() {
-		t.Skip("PR_SET_CHILD_SUBREAPER unavailable: the new process could not be reaped")
-	}
-	dir := t.TempDir()
-	pidFile, out := dir+"/pid", dir+"/out"
-	cmd := exec.Command(exe)
-	cmd.Env = roleEnv("server", envAddr+"=127.0.0.1:0", envPIDFile+"="+pidFile, envOut+"="+out)
-	cmd.Stderr = os.Stderr
-	if err := Start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	waitFile(t, out, 30*time.Second)
-	readPID := func() int {
-		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile, 30*time.Second)))
-		return pid
-	}
+	srv := startServer(t)
+	cmd, readPID, out := srv.cmd, srv.pid, srv.out
 	parent := readPID()
 	// A connection that never sends a request keeps the old process
 	// draining (until its 10 s header timeout), so it is still alive when
 	// it is killed below.
-	idle, err := net.Dial("tcp", strings.TrimSpace(waitFile(t, out, time.Second)))
+	idle, err := net.Dial("tcp", srv.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +193,36 @@ func TestParentDeath(t *testing.T) {
 		t.Errorf("new process: %v", ws)
 	}
 	checkNoChildren(t)
+}
+
+// testServer is a first generation of the helper's "server" role.
+type testServer struct {
+	cmd  *exec.Cmd
+	addr string     // where it listens
+	out  string     // its report file
+	pid  func() int // the pid in the PID file: the current generation
+}
+
+// startServer starts the server role with this process as subreaper, so
+// that the later generations can be reaped.
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	exe := helper(t)
+	if !becomeSubreaper() {
+		t.Skip("PR_SET_CHILD_SUBREAPER unavailable: later generations could not be reaped")
+	}
+	dir := t.TempDir()
+	pidFile := dir + "/pid"
+	s := &testServer{cmd: exec.Command(exe), out: dir + "/out"}
+	s.cmd.Env = roleEnv("server", envAddr+"=127.0.0.1:0", envPIDFile+"="+pidFile, envOut+"="+s.out)
+	s.cmd.Stderr = os.Stderr
+	if err := Start(s.cmd); err != nil {
+		t.Fatal(err)
+	}
+	s.addr = waitFile(t, s.out, 30*time.Second)
+	s.pid = func() int {
+		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile, 30*time.Second)))
+		return pid
+	}
+	return s
 }

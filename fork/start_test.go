@@ -34,10 +34,10 @@ func runInherit(t *testing.T, start func(cmd *exec.Cmd) error, env ...string) ma
 	return readReport(t, out, 10*time.Second)
 }
 
-// target is the readlink target of f's descriptor: the open object.
-func target(t *testing.T, f *os.File) string {
+// target is the readlink target of c's descriptor: the open object.
+func target(t *testing.T, c syscall.Conn) string {
 	t.Helper()
-	rc, err := f.SyscallConn()
+	rc, err := c.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,10 +209,10 @@ func testUpgrade(t *testing.T, exe string) {
 	if rep["parent"] != "true" || rep["child"] != "true" {
 		t.Errorf("child report: %v", rep)
 	}
-	if got, want := rep["unix"], connTarget(t, ul.(*net.UnixListener)); got != want {
+	if got, want := rep["unix"], target(t, ul.(*net.UnixListener)); got != want {
 		t.Errorf("child's unix listener %s, parent's %s", got, want)
 	}
-	if got, want := rep["udp"], connTarget(t, pc.(*net.UDPConn)); got != want {
+	if got, want := rep["udp"], target(t, pc.(*net.UDPConn)); got != want {
 		t.Errorf("child's UDP socket %s, parent's %s", got, want)
 	}
 	if b, err := os.ReadFile(logPath); err != nil || string(b) != "parent\nchild\n" {
@@ -546,19 +546,4 @@ func TestUpgradeStartFails(t *testing.T) {
 	ln.Close()
 	checkFDs(t, before)
 	goleak.VerifyNone(t)
-}
-
-// connTarget is the readlink target of c's descriptor.
-func connTarget(t *testing.T, c syscall.Conn) string {
-	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s string
-	_ = rc.Control(func(fd uintptr) { s, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
