@@ -100,7 +100,9 @@
 //   - Buffers are bounded ([Options]): incoming ciphertext waiting for the
 //     engine, decrypted data waiting for Read, and ciphertext waiting for
 //     ReadOutgoing. A full buffer gives a [*BufferError] (errors.Is
-//     [ErrBufferFull]) with the count accepted, not unbounded growth.
+//     [ErrBufferFull]) with the count accepted, not unbounded growth. A
+//     drained buffer gives its storage back to a shared pool, so an idle
+//     Conn holds only crypto/tls's own state and its parked goroutine.
 //   - A panic in a tls.Config callback reaches the caller of the call that
 //     ran it; the Conn is failed afterwards, not hung.
 //   - No goroutine outlives its Conn: the engine goroutine ends when the
