@@ -26,12 +26,12 @@
 //
 // Every use of a Conn is this loop (error handling shortened):
 //
-//	          your program                        bio.Conn
-//	   ┌───────────────────────────┐       ┌─────────────────────────┐
-//	   │ Write(plaintext) ─────────┼──────►│ encrypt ──► outgoing ───┼──► ReadOutgoing ──► net
-//	   │                           │       │                         │
-//	   │ Read(plaintext)  ◄────────┼───────┤ decrypt ◄── incoming ◄──┼─── WriteIncoming ◄── net
-//	   └───────────────────────────┘       └─────────────────────────┘    CloseIncoming ◄── EOF
+//	         your program                         bio.Conn
+//	  +---------------------------+       +--------------------------+
+//	  | Write(plaintext) ---------+------>| encrypt --> outgoing ----+--> ReadOutgoing --> network
+//	  |                           |       |                          |
+//	  | Read(plaintext)  <--------+-------+ decrypt <-- incoming <---+--- WriteIncoming <-- network
+//	  +---------------------------+       +--------------------------+    CloseIncoming <-- EOF
 //
 //	for {
 //		n, err := conn.Read(buf)         // or Handshake, or Write
