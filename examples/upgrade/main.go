@@ -131,10 +131,19 @@ func serve(addr, certDir string, slow time.Duration, say func(string, ...any)) e
 	}
 	tlsConfig := tlsutil.ServerConfig()
 	tlsConfig.GetCertificate = reloader.GetCertificate
+	var open atomic.Int64 // connections accepted and not yet closed
 	srv := &http.Server{
 		Handler:           sl.Middleware(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Minute,
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			switch state {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		},
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(tls.NewListener(ln, tlsConfig)) }()
@@ -174,15 +183,34 @@ func serve(addr, certDir string, slow time.Duration, say func(string, ...any)) e
 				say("upgrade failed, still serving: %v", err)
 			}
 		case <-upg.Exit():
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			err := srv.Shutdown(ctx)
-			say("drained, exiting")
-			return err
+			return drain(srv, ln, &open, say)
 		case err := <-serveErr:
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
+}
+
+// drain finishes what this process accepted, without refusing anything.
+// Shutdown alone is not enough: a connection accepted just before it whose
+// request arrives just after would be closed unanswered. So: end
+// keep-alive, stop accepting (the successor keeps the socket and its
+// queue), let every open connection finish, then shut down.
+func drain(srv *http.Server, ln net.Listener, open *atomic.Int64, say func(string, ...any)) error {
+	srv.SetKeepAlivesEnabled(false)
+	ln.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for open.Load() > 0 {
+		if time.Now().After(deadline) {
+			say("%d connections still open after 30s; closing them", open.Load())
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	say("drained, exiting")
+	return err
 }
 
 // ensureCert returns the certificate and key files in dir, issuing them

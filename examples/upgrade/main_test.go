@@ -133,9 +133,13 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 
 	m := out.wait(t, regexp.MustCompile(`^pid (\d+): serving https://(\S+)$`), 30*time.Second)
 	addr := m[2]
+	// Half the clients reuse connections, half open one per request: the
+	// two ways a drain can drop a request.
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, MaxIdleConnsPerHost: 8}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 20 * time.Second}
+	oneShot := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, DisableKeepAlives: true}}
 	base := "https://" + addr
 
 	// Clients hammer the server for the whole test.
@@ -146,6 +150,10 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := 0; i < 4; i++ {
+		c := client
+		if i%2 == 1 {
+			c = oneShot
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -155,7 +163,7 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := client.Get(base + "/")
+				resp, err := c.Get(base + "/")
 				if err == nil {
 					_, err = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
