@@ -30,18 +30,13 @@ type Subject[T any] struct {
 // load of a fixed address.
 var ends atomic.Uint64
 
-// snapshot is the list of subscriptions Notify iterates. It is never
-// modified once published.
+// snapshot is the list of subscriptions Notify iterates, never modified
+// once published. The observers sit in a slice of their own, so that while
+// nothing ends the loop reads exactly what a loop over a []func(T) reads.
 type snapshot[T any] struct {
-	slots   []slot[T]
-	hasSync bool // some subscription is synchronous
-}
-
-// slot is one element of a snapshot: what Notify needs of an entry, inline,
-// so that the loop reads the snapshot sequentially like a []func(T).
-type slot[T any] struct {
-	fn func(T) // nil for an Async subscription: push to e.q
-	e  *entry[T]
+	fns     []func(T)   // the observer, or nil for Async (push to the entry's queue)
+	entries []*entry[T] // same index
+	hasSync bool        // some fn is not nil
 }
 
 // entry is one subscription of a Subject[T]: the observer and, for Async,
@@ -113,14 +108,15 @@ func (s *Subject[T]) add(e *entry[T]) bool {
 	if p := s.subs.Load(); p != nil {
 		// Appending in place is safe: readers of the current snapshot never
 		// look past its length, and only the newest snapshot is appended to.
-		next.slots = p.slots
+		next.fns, next.entries = p.fns, p.entries
 		next.hasSync = next.hasSync || p.hasSync
 	}
-	sl := slot[T]{e: e}
+	var fn func(T)
 	if e.q == nil {
-		sl.fn = e.fn
+		fn = e.fn
 	}
-	next.slots = append(next.slots, sl)
+	next.fns = append(next.fns, fn)
+	next.entries = append(next.entries, e)
 	s.subs.Store(next)
 	return true
 }
@@ -133,20 +129,22 @@ func (s *Subject[T]) remove(e *entry[T]) {
 	if p == nil {
 		return
 	}
-	old := p.slots
-	for i := range old {
-		if old[i].e != e {
+	for i, x := range p.entries {
+		if x != e {
 			continue
 		}
-		if len(old) == 1 {
+		if len(p.entries) == 1 {
 			s.subs.Store(nil)
 			return
 		}
-		next := &snapshot[T]{slots: make([]slot[T], 0, len(old)-1)}
-		next.slots = append(next.slots, old[:i]...)
-		next.slots = append(next.slots, old[i+1:]...)
-		for _, sl := range next.slots {
-			next.hasSync = next.hasSync || sl.fn != nil
+		next := &snapshot[T]{
+			fns:     make([]func(T), 0, len(p.fns)-1),
+			entries: make([]*entry[T], 0, len(p.entries)-1),
+		}
+		next.fns = append(append(next.fns, p.fns[:i]...), p.fns[i+1:]...)
+		next.entries = append(append(next.entries, p.entries[:i]...), p.entries[i+1:]...)
+		for _, fn := range next.fns {
+			next.hasSync = next.hasSync || fn != nil
 		}
 		s.subs.Store(next)
 		return
@@ -248,24 +246,22 @@ func (s *Subject[T]) notify(ctx context.Context, v T) int {
 			return 0
 		}
 	}
-	list := p.slots
 	d := delivery{ctx: ctx, ends0: ends.Load()}
 	if !p.hasSync {
 		// Only queues: no observer runs here, so nothing to recover.
-		for i := range list {
-			sl := &list[i]
-			if ends.Load() != d.ends0 && sl.e.sub.state.Load() != stateActive {
+		for _, e := range p.entries {
+			if ends.Load() != d.ends0 && e.sub.state.Load() != stateActive {
 				continue
 			}
-			if sl.e.q.push(&sl.e.sub, v, &d) {
+			if e.q.push(&e.sub, v, &d) {
 				d.lost++
 			}
 		}
 		return d.lost
 	}
 	d.inDeliver = true
-	for i := 0; i < len(list); {
-		i = deliver(list, i, v, &d)
+	for i := 0; i < len(p.fns); {
+		i = deliver(p, i, v, &d)
 	}
 	return d.lost
 }
@@ -293,9 +289,9 @@ func (d *delivery) insideObserver() bool {
 	return d.inObs == 2
 }
 
-// deliver hands v to list[i:]. It recovers a panicking observer, reports it
+// deliver hands v to the subscriptions of p from index i on. It recovers a panicking observer, reports it
 // and returns the index after it, so that one deferred function per Notify
-// covers every observer; otherwise it returns len(list). deliver is also a
+// covers every observer; otherwise it returns len(p.fns). deliver is also a
 // marker: inObserver looks for it on the stack.
 //
 // A subscription of the snapshot may have ended since it was loaded. One
@@ -304,31 +300,31 @@ func (d *delivery) insideObserver() bool {
 // observer, possibly this goroutine's) must be skipped, so once the count
 // of ends moves past ends0, each state is checked before its call; until
 // then the loop reads nothing but the snapshot and that one counter.
-func deliver[T any](list []slot[T], i int, v T, d *delivery) (next int) {
+func deliver[T any](p *snapshot[T], i int, v T, d *delivery) (next int) {
+	fns := p.fns
 	defer func() {
-		if next < len(list) {
+		if next < len(fns) {
 			// recover is nil when the observer called runtime.Goexit: the
 			// goroutine is ending and the remaining observers are skipped.
 			if r := recover(); r != nil {
-				reportPanic(list[next].e.onPanic, r)
+				reportPanic(p.entries[next].onPanic, r)
 				next++
 			}
 		}
 	}()
 	ends0 := d.ends0
-	for j := i; j < len(list); j++ {
-		sl := &list[j]
-		if ends.Load() != ends0 && sl.e.sub.state.Load() != stateActive {
+	for j := i; j < len(fns); j++ {
+		if ends.Load() != ends0 && p.entries[j].sub.state.Load() != stateActive {
 			continue
 		}
 		next = j // for the deferred function, should this call panic
-		if sl.fn != nil {
-			sl.fn(v)
-		} else if sl.e.q.push(&sl.e.sub, v, d) {
+		if fn := fns[j]; fn != nil {
+			fn(v)
+		} else if e := p.entries[j]; e.q.push(&e.sub, v, d) {
 			d.lost++
 		}
 	}
-	return len(list)
+	return len(fns)
 }
 
 // callOne calls e's observer once, recovering a panic. It is the other
@@ -361,8 +357,7 @@ func (s *Subject[T]) Close() {
 	s.mu.Unlock()
 	var ended []*entry[T]
 	if p != nil {
-		for _, sl := range p.slots {
-			e := sl.e
+		for _, e := range p.entries {
 			if e.q != nil {
 				if e.sub.state.CompareAndSwap(stateActive, stateCompleting) {
 					e.q.complete()
@@ -392,7 +387,7 @@ func (s *Subject[T]) Len() int {
 		return 0
 	}
 	if p := s.subs.Load(); p != nil {
-		return len(p.slots)
+		return len(p.fns)
 	}
 	return 0
 }
