@@ -236,7 +236,10 @@ func (c *Conn) ReadOutgoing(p []byte) (int, error) {
 	if e.running() && e.reason == parkFlush && e.out.Len() <= e.maxOut {
 		e.step()
 	}
-	e.out.release()
+	if e.out.Len() == 0 {
+		e.replies = false
+		e.out.release()
+	}
 	return n, nil
 }
 
@@ -333,7 +336,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return written, &BufferError{Buffer: "outgoing", Limit: e.maxOut}
 		}
 		chunk := p[written:min(len(p), written+maxRecordPlaintext)]
+		e.appOut = true
 		n, err := e.tc.Write(chunk)
+		e.appOut = false
 		written += n
 		if err != nil {
 			e.fatal = &WriteError{Err: err}
@@ -362,7 +367,10 @@ func (c *Conn) Close() error {
 	e.closedOut = true
 	switch {
 	case e.hsDone && e.fatal == nil:
-		if err := e.tc.CloseWrite(); err != nil {
+		e.appOut = true
+		err := e.tc.CloseWrite()
+		e.appOut = false
+		if err != nil {
 			e.fatal = &WriteError{Err: err}
 			return e.fatal
 		}
@@ -373,6 +381,16 @@ func (c *Conn) Close() error {
 		e.stop() // a handshake in progress; the engine records errClosed
 	}
 	return nil
+}
+
+// repliesWaiting reports whether bytes the engine queued on its own (a
+// handshake flight, a KeyUpdate, an alert) wait in the outgoing buffer, as
+// opposed to only records from Write and Close, whose callers flush them.
+func (c *Conn) repliesWaiting() bool {
+	e := c.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.replies
 }
 
 // ConnectionState returns the negotiated parameters once the handshake is

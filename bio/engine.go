@@ -62,6 +62,8 @@ type engine struct {
 	inEOF   bool      // CloseIncoming was called
 	eofSeen bool      // crypto/tls was told the transport ended
 	out     buffer    // ciphertext waiting for ReadOutgoing
+	appOut  bool      // a Write or Close on the caller's goroutine is writing to out
+	replies bool      // out holds bytes the engine queued on its own (handshake, KeyUpdate, alert)
 	plain   buffer    // decrypted application data waiting for Read
 	first   [512]byte // where an idle engine waits for the next record
 	filling bool      // the engine holds a slice of plain's free space
@@ -238,6 +240,9 @@ func (e *engine) Read(p []byte) (int, error) {
 // Write queues ciphertext for ReadOutgoing; it never blocks.
 func (e *engine) Write(p []byte) (int, error) {
 	e.out.write(p)
+	if !e.appOut {
+		e.replies = true
+	}
 	return len(p), nil
 }
 

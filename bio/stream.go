@@ -28,10 +28,13 @@ type Stream struct {
 	c  *Conn
 	rw io.ReadWriter
 
-	rmu     sync.Mutex // serializes reading from rw (Read, Handshake)
+	rmu     sync.Mutex // held by the one goroutine reading from rw
 	rbuf    []byte
 	pending []byte // bytes read from rw that the Conn could not take yet
 	rerr    error  // the transport's sticky read error
+
+	progressMu sync.Mutex
+	progress   chan struct{} // closed when a read from rw has been fed to the Conn
 
 	wmu  sync.Mutex // serializes writing to rw, so records stay in order
 	wbuf []byte
@@ -75,9 +78,14 @@ func (s *Stream) Handshake() error {
 func (s *Stream) Read(p []byte) (int, error) {
 	for {
 		n, err := s.c.Read(p)
-		// Reading may have queued replies (a KeyUpdate, an alert).
-		if ferr := s.flush(); ferr != nil && err == nil {
-			err = ferr
+		// Reading may have queued replies (a KeyUpdate, an alert). Flush
+		// only those: records of a concurrent Write are its to send, and
+		// waiting here for a Write blocked on the transport can stall both
+		// peers.
+		if s.c.repliesWaiting() {
+			if ferr := s.flush(); ferr != nil && err == nil {
+				err = ferr
+			}
 		}
 		if n > 0 || err != ErrWantRead || len(p) == 0 {
 			return n, err
@@ -162,9 +170,20 @@ func (s *Stream) flush() error {
 }
 
 // fill reads once from the transport and feeds the Conn. At the
-// transport's EOF it calls CloseIncoming.
+// transport's EOF it calls CloseIncoming. If another goroutine is reading
+// from the transport already, fill waits for that read to be fed instead
+// and lets its caller look again: the other reader may have completed the
+// handshake this caller waits for, and a second reader would wait on the
+// transport for bytes that may never come.
 func (s *Stream) fill() error {
-	s.rmu.Lock()
+	fed := s.progressChan()
+	if !s.rmu.TryLock() {
+		<-fed
+		return nil
+	}
+	// Unlock before signalling, so a waiter woken by the signal never
+	// finds the lock still held by this call.
+	defer s.signalProgress()
 	defer s.rmu.Unlock()
 	if len(s.pending) > 0 {
 		// The Conn refused these before; Read has drained it since.
@@ -203,6 +222,26 @@ func (s *Stream) fill() error {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// progressChan returns the channel the next fed read closes.
+func (s *Stream) progressChan() chan struct{} {
+	s.progressMu.Lock()
+	defer s.progressMu.Unlock()
+	if s.progress == nil {
+		s.progress = make(chan struct{})
+	}
+	return s.progress
+}
+
+// signalProgress wakes the goroutines waiting in fill.
+func (s *Stream) signalProgress() {
+	s.progressMu.Lock()
+	defer s.progressMu.Unlock()
+	if s.progress != nil {
+		close(s.progress)
+		s.progress = nil
+	}
 }
 
 // LocalAddr returns the transport's local address if it has one, else the

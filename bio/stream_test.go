@@ -2,8 +2,11 @@ package bio
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"testing"
 	"time"
 )
@@ -57,3 +60,43 @@ func TestStreamTransportWriteError(t *testing.T) {
 type failWriter struct{ err error }
 
 func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// TestStreamConcurrentReadWrite writes and reads at the same time through
+// a synchronous transport (net.Pipe) to an echo peer: a Read must not wait
+// for a Write that is blocked on the transport, or both sides stall.
+func TestStreamConcurrentReadWrite(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	near, far := net.Pipe()
+	go func() {
+		peer := tls.Server(far, p.serverConfig())
+		defer peer.Close()
+		io.Copy(peer, peer)
+	}()
+	s := NewStream(Client(p.clientConfig()), near)
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(20 * time.Second))
+	const total = 256 << 10
+	want := make([]byte, total)
+	rand.Read(want)
+	werr := make(chan error, 1)
+	go func() {
+		for off := 0; off < total; off += 1000 {
+			if _, err := s.Write(want[off:min(off+1000, total)]); err != nil {
+				werr <- err
+				return
+			}
+		}
+		werr <- s.CloseWrite()
+	}()
+	got, err := io.ReadAll(s)
+	if err != nil {
+		t.Fatalf("ReadAll after %d bytes: %v", len(got), err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("echo differs: got %d bytes, want %d", len(got), total)
+	}
+}
