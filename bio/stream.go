@@ -23,7 +23,10 @@ const streamBufSize = maxRecordPlaintext + 2048
 //
 // Read and Write may be called concurrently, as on any net.Conn; the
 // transport's Read is called from one goroutine at a time, and so is its
-// Write.
+// Write. A Read sends only what reading produced (a KeyUpdate reply, an
+// alert), never a concurrent Write's records, so it does not wait for a
+// Write that is blocked on the transport unless it owes the peer such a
+// reply, as with tls.Conn.
 type Stream struct {
 	c  *Conn
 	rw io.ReadWriter
