@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// closeNotifyTimeout bounds how long Close tries to send close_notify.
+const closeNotifyTimeout = 5 * time.Second
+
 // streamBufSize is the size of the Stream's transfer buffers: one
 // full-sized record with room for its header and overhead.
 const streamBufSize = maxRecordPlaintext + 2048
@@ -124,6 +127,11 @@ func (s *Stream) Write(p []byte) (int, error) {
 func (s *Stream) Close() error {
 	s.closeOnce.Do(func() {
 		err := s.c.Close()
+		// Like tls.Conn.Close: a peer that does not read must not hold
+		// Close forever.
+		if d, ok := s.rw.(interface{ SetWriteDeadline(time.Time) error }); ok {
+			d.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
+		}
 		if ferr := s.flush(); err == nil {
 			err = ferr
 		}
