@@ -62,9 +62,12 @@
 //
 // # Design
 //
-// The subscription list is an atomic.Pointer to a snapshot, a slice of
-// (observer, subscription) pairs that is never modified once published. To
-// make "no delivery after Unsubscribe" exact without an atomic
+// The subscription list is an atomic.Pointer to a snapshot, two parallel
+// slices (the observers, and their subscriptions) never modified once
+// published; Subscribe appends in place past the published length, so it
+// copies nothing.
+//
+// To make "no delivery after Unsubscribe" exact without an atomic
 // read-modify-write per delivered value, which would triple the cost of
 // Notify, a subject counts its Notify calls in progress in one word with two
 // phase counters, as in sleepable RCU: Unsubscribe publishes a snapshot
@@ -83,8 +86,9 @@
 // Waiting must never turn into a deadlock. Go has no goroutine identity, so
 // Unsubscribe, Close and a full Block queue recognize "called from inside an
 // observer" by looking for the package's delivery functions on the calling
-// goroutine's stack (runtime.Callers). This costs a few microseconds and is
-// done only when a wait would otherwise be needed. Inside an observer they
+// goroutine's stack (runtime.Callers, with the verdict per return address
+// cached). This costs about a microsecond and is done only when a wait would
+// otherwise be needed. Inside an observer they
 // never wait: Unsubscribe and Close only mark the state, and a Block queue
 // grows past its buffer rather than wait for room that only the waiter could
 // make.
