@@ -48,7 +48,6 @@ var families = map[string][]pair{
 // implementation: Flood compares adversarial keys with random ones.
 var withinFamily = map[string]pair{"Flood": {"adversarial", "random"}}
 
-
 func main() {
 	if err := run(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "benchratio: %v\n", err)
