@@ -14,30 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sturdy-go/sturdy/internal/benchcpu"
 	"github.com/sturdy-go/sturdy/internal/testpeer"
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
 const benchRecord = 16 << 10
-
-// cpuMeter reports the process's CPU time per operation as cpu-ns/op, next
-// to the wall time of sec/op. On a busy machine wall time counts the time
-// other processes had the CPU; CPU time does not, so its ratios are steadier.
-type cpuMeter struct {
-	start time.Duration
-	ok    bool
-}
-
-func startCPU() cpuMeter {
-	t, ok := processCPU()
-	return cpuMeter{start: t, ok: ok}
-}
-
-func (m cpuMeter) report(b *testing.B) {
-	if t, ok := processCPU(); ok && m.ok {
-		b.ReportMetric(float64(t-m.start)/float64(b.N), "cpu-ns/op")
-	}
-}
 
 var (
 	benchPKIOnce sync.Once
@@ -91,13 +73,13 @@ func BenchmarkThroughput(b *testing.B) {
 		b.SetBytes(benchRecord)
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu := startCPU()
+		cpu := benchcpu.Start()
 		for range b.N {
 			if _, err := client.Write(msg); err != nil {
 				b.Fatal(err)
 			}
 		}
-		cpu.report(b)
+		cpu.Report(b, 1)
 		b.StopTimer()
 		client.Close()
 		<-done
@@ -155,10 +137,10 @@ func benchBIOPipelined(b *testing.B) {
 	b.SetBytes(benchRecord)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := startCPU()
+	cpu := benchcpu.Start()
 	go send(b.N)
 	receive(b.N)
-	cpu.report(b)
+	cpu.Report(b, 1)
 	b.StopTimer()
 	client.Close()
 	server.Close()
@@ -205,11 +187,11 @@ func benchBIOThroughput(b *testing.B) {
 	b.SetBytes(benchRecord)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := startCPU()
+	cpu := benchcpu.Start()
 	for range b.N {
 		transfer()
 	}
-	cpu.report(b)
+	cpu.Report(b, 1)
 	b.StopTimer()
 	client.Close()
 	server.Close()
@@ -222,8 +204,8 @@ func BenchmarkHandshake(b *testing.B) {
 		ccfg, scfg := benchConfigs(b)
 		wire := make([]byte, 16<<10)
 		b.ReportAllocs()
-		cpu := startCPU()
-		defer cpu.report(b)
+		cpu := benchcpu.Start()
+		defer cpu.Report(b, 1)
 		for range b.N {
 			client, server := Client(ccfg), Server(scfg)
 			client.Handshake()
@@ -244,8 +226,8 @@ func BenchmarkHandshake(b *testing.B) {
 	b.Run("tlspipe", func(b *testing.B) {
 		ccfg, scfg := benchConfigs(b)
 		b.ReportAllocs()
-		cpu := startCPU()
-		defer cpu.report(b)
+		cpu := benchcpu.Start()
+		defer cpu.Report(b, 1)
 		for range b.N {
 			a, z := net.Pipe()
 			client, server := tls.Client(a, ccfg), tls.Server(z, scfg)

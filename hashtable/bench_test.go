@@ -7,25 +7,11 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/sturdy-go/sturdy/internal/benchcpu"
 )
 
 var benchSizes = []int{1000, 100000, 1000000}
-
-// cpuMeter reports "cpu-ns/op", the process's CPU time per operation,
-// beside the wall-clock ns/op. On a machine shared with other work, time
-// the benchmark spends descheduled inflates ns/op but not cpu-ns/op.
-type cpuMeter struct{ start int64 }
-
-func startCPU() cpuMeter {
-	t, _ := processCPU()
-	return cpuMeter{t}
-}
-
-func (c cpuMeter) report(b *testing.B, opsPerIter int) {
-	if t, ok := processCPU(); ok && b.N > 0 {
-		b.ReportMetric(float64(t-c.start)/float64(b.N)/float64(opsPerIter), "cpu-ns/op")
-	}
-}
 
 // benchKeyCache holds generated keys: the n=1000000 benchmarks reuse them
 // instead of generating two million strings per sub-benchmark.
@@ -97,7 +83,7 @@ func BenchmarkGet(b *testing.B) {
 func benchGetHashtable(b *testing.B, m *Map[string, int], keys []string, want bool) {
 	b.ReportAllocs()
 	j := 0
-	cpu := startCPU()
+	cpu := benchcpu.Start()
 	for b.Loop() {
 		if _, ok := m.Get(keys[j]); ok != want {
 			b.Fatalf("Get(%q) = %v", keys[j], ok)
@@ -106,13 +92,13 @@ func benchGetHashtable(b *testing.B, m *Map[string, int], keys []string, want bo
 			j = 0
 		}
 	}
-	cpu.report(b, 1)
+	cpu.Report(b, 1)
 }
 
 func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool) {
 	b.ReportAllocs()
 	j := 0
-	cpu := startCPU()
+	cpu := benchcpu.Start()
 	for b.Loop() {
 		if _, ok := m[keys[j]]; ok != want {
 			b.Fatalf("m[%q] = %v", keys[j], ok)
@@ -121,7 +107,7 @@ func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool) {
 			j = 0
 		}
 	}
-	cpu.report(b, 1)
+	cpu.Report(b, 1)
 }
 
 // BenchmarkPut builds a map of n entries per iteration, into a map sized
@@ -161,11 +147,11 @@ func BenchmarkPut(b *testing.B) {
 							}
 							live := liveBytes(build) / float64(n)
 							b.ReportAllocs()
-							cpu := startCPU()
+							cpu := benchcpu.Start()
 							for b.Loop() {
 								build()
 							}
-							cpu.report(b, 1)
+							cpu.Report(b, 1)
 							b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
 							b.ReportMetric(live, "live-B/entry")
 						})
@@ -236,8 +222,8 @@ func BenchmarkFlood(b *testing.B) {
 					keys := sets[set]
 					b.Run(set, func(b *testing.B) {
 						b.ReportAllocs()
-						cpu := startCPU()
-						defer cpu.report(b, 1)
+						cpu := benchcpu.Start()
+						defer cpu.Report(b, 1)
 						for b.Loop() {
 							switch impl {
 							case "hashtable":
@@ -265,8 +251,8 @@ func BenchmarkSync(b *testing.B) {
 	keys := benchKeys(10000, 4)
 	mixed := func(b *testing.B, get func(string), put func(string, int)) {
 		b.ReportAllocs()
-		cpu := startCPU()
-		defer cpu.report(b, 1)
+		cpu := benchcpu.Start()
+		defer cpu.Report(b, 1)
 		b.RunParallel(func(pb *testing.PB) {
 			rng := rand.New(rand.NewPCG(rand.Uint64(), 0))
 			for pb.Next() {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/sturdy-go/sturdy/internal/benchcpu"
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
@@ -62,15 +63,13 @@ func BenchmarkDial(b *testing.B) {
 				}
 				once(false) // warm the session cache and the verifier's memo
 				b.ReportAllocs()
-				cpu0, ok := processCPU()
+				cpu := benchcpu.Start()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					once(true)
 				}
 				b.StopTimer()
-				if cpu1, _ := processCPU(); ok {
-					b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
-				}
+				cpu.Report(b, 1)
 			})
 		}
 	}

@@ -1,14 +1,13 @@
 //go:build unix
 
-package bio
+package benchcpu
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the CPU time this process has used so far, user and
-// system, over all its threads.
+// processCPU returns the user plus system CPU time of this process.
 func processCPU() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

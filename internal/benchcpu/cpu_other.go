@@ -1,9 +1,8 @@
 //go:build !unix
 
-package bio
+package benchcpu
 
 import "time"
 
-// processCPU is not available here; the benchmarks then report no
-// cpu-ns/op.
+// processCPU is not available here: benchmarks report wall time only.
 func processCPU() (time.Duration, bool) { return 0, false }
