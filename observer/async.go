@@ -1,6 +1,7 @@
 package observer
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -8,20 +9,33 @@ import (
 // queue feeds one Async subscription's goroutine. It is a ring buffer under
 // a mutex rather than a channel because the policies need to look at and
 // replace what is queued, and Close needs to drain it.
+//
+// The fields the goroutine writes for every value it delivers, taken and
+// waiting, sit on a cache line of their own: sharing one with mu would make
+// every Notify's lock and every delivered value take that line from each
+// other. Notify reads taken only when takenMax says the queue may be full.
 type queue[T any] struct {
 	mu         sync.Mutex
 	buf        []T // ring, grown on demand up to limit (past it only for Block overflow)
 	head, n    int
-	taken      atomic.Int64 // values the goroutine took in a batch and has not started yet
+	takenMax   int // the batch size while a batch is delivered, else 0; never below taken
 	limit      int
 	policy     Policy
 	sleeping   bool          // the goroutine waits on wake
 	stopped    bool          // Unsubscribe: discard and exit
 	completing bool          // Close: drain and exit
 	space      chan struct{} // closed when room is made; non-nil while a notifier waits
-	waiting    atomic.Bool   // space != nil, readable without the lock
 	wake       chan struct{} // capacity 1; at most one token per sleep
+
+	_       [cacheLine]byte
+	taken   atomic.Int64 // values the goroutine took in a batch and has not started yet
+	waiting atomic.Bool  // space != nil, readable without the lock
+	_       [cacheLine]byte
 }
+
+// cacheLine is the padding that keeps fields written by different
+// goroutines on different cache lines.
+const cacheLine = 64
 
 // newQueue makes the queue of an Async(buffer, p) subscription; Async has
 // already raised buffer to at least 1.
@@ -75,12 +89,18 @@ func (q *queue[T]) push(sub *Subscription, v T, d *delivery) (lost bool) {
 // or the queue stops taking values (neither).
 func (q *queue[T]) waitRoom(d *delivery) (room, expired bool) {
 	ctx := d.ctx
-	checked, overflow := false, false
+	yielded, checked, overflow := false, false, false
 	for q.fullLocked() && !overflow {
 		if ctx.Err() != nil {
 			return false, true
 		}
-		if !checked {
+		if !yielded {
+			// A running goroutine makes room within a few values: give it
+			// the chance before paying for the stack walk and a wait.
+			q.mu.Unlock()
+			runtime.Gosched()
+			yielded = true
+		} else if !checked {
 			// Waiting from inside an observer could wait on itself (its own
 			// queue) or on a cycle of observers: queue past the limit instead.
 			q.mu.Unlock()
@@ -109,6 +129,9 @@ func (q *queue[T]) waitRoom(d *delivery) (room, expired bool) {
 // fullLocked reports whether the values waiting for the observer, queued
 // or taken in a batch but not yet started, fill the buffer.
 func (q *queue[T]) fullLocked() bool {
+	if q.n+q.takenMax < q.limit {
+		return false // taken <= takenMax: no need to read the goroutine's line
+	}
 	return q.n+int(q.taken.Load()) >= q.limit
 }
 
@@ -198,6 +221,11 @@ func (q *queue[T]) run(e *entry[T]) {
 	var spare []T
 	q.mu.Lock()
 	for {
+		if q.n == 0 && !q.stopped && !q.completing {
+			q.mu.Unlock()
+			runtime.Gosched()
+			q.mu.Lock()
+		}
 		for q.n == 0 && !q.stopped && !q.completing {
 			q.sleeping = true
 			q.mu.Unlock()
@@ -218,6 +246,7 @@ func (q *queue[T]) run(e *entry[T]) {
 		buf, head, n := q.buf, q.head, q.n
 		q.buf, q.head, q.n = spare, 0, 0
 		q.taken.Store(int64(n))
+		q.takenMax = n
 		q.mu.Unlock()
 		var zero T
 		for i := 0; i < n; i++ {
@@ -242,6 +271,7 @@ func (q *queue[T]) run(e *entry[T]) {
 		spare = buf
 		q.mu.Lock()
 		q.taken.Store(0)
+		q.takenMax = 0
 		q.roomLocked()
 	}
 }
@@ -253,6 +283,7 @@ func (q *queue[T]) exit(e *entry[T]) {
 	q.stopped = true
 	q.buf, q.head, q.n = nil, 0, 0
 	q.taken.Store(0)
+	q.takenMax = 0
 	q.roomLocked()
 	q.mu.Unlock()
 	if e.sub.state.Swap(stateEnded) != stateEnded {

@@ -88,10 +88,12 @@
 // observer" by looking for the package's delivery functions on the calling
 // goroutine's stack (runtime.Callers, with the verdict per return address
 // cached). This costs about a microsecond and is done only when a wait would
-// otherwise be needed. Inside an observer they
-// never wait: Unsubscribe and Close only mark the state, and a Block queue
-// grows past its buffer rather than wait for room that only the waiter could
-// make.
+// otherwise be needed; a full Block queue first yields the processor once
+// (runtime.Gosched), because a running goroutine usually makes room in the
+// meantime and then neither the walk nor the wait is needed. Inside an
+// observer they never wait: Unsubscribe and Close only mark the state, and a
+// Block queue grows past its buffer rather than wait for room that only the
+// waiter could make.
 //
 // A panic is recovered by one deferred function per Notify call rather than
 // one per observer: the recovering function reports the panic and Notify
@@ -100,6 +102,10 @@
 // Async queues are ring buffers under a mutex rather than channels, because
 // the policies must inspect and replace what is queued and Close must drain
 // it. The goroutine sleeps on a one-slot channel only when its queue is
-// empty; under Block and DropNewest it takes the whole queue at once, so a
-// busy subscription costs one lock per batch rather than one per value.
+// still empty after yielding the processor once, which spares a busy
+// notifier a wake-up per burst; under Block and DropNewest it takes the
+// whole queue at once, so a busy subscription costs one lock per batch
+// rather than one per value. What it writes per value (the count of taken
+// values still to start) sits on a cache line apart from the lock, and
+// Notify reads it only when the queue may be full.
 package observer
