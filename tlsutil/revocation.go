@@ -141,6 +141,21 @@ func parseStaple(leaf, issuer *x509.Certificate, staple []byte) (*ocsp.Response,
 }
 
 func authenticateStaple(leaf, issuer *x509.Certificate, staple []byte) (*ocsp.Response, error) {
+	resp, err := verifyStapleSignature(leaf, issuer, staple)
+	if err != nil {
+		return nil, err
+	}
+	// Signed by the right party; now make sure the answer is about this
+	// issuer's certificate, not only about a certificate with its serial.
+	if err := checkCertIDIssuer(resp.TBSResponseData, resp.IssuerHash, leaf.SerialNumber, issuer); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// verifyStapleSignature parses the response's answer about leaf and checks
+// that issuer, or a responder issuer delegated, signed it.
+func verifyStapleSignature(leaf, issuer *x509.Certificate, staple []byte) (*ocsp.Response, error) {
 	// Parsed without issuer, then authenticated here: x/crypto/ocsp does
 	// not require the OCSPSigning usage of a delegated responder, and
 	// rejects responses that embed the issuer's own certificate.
@@ -244,6 +259,9 @@ func (v *Verifier) checkCRL(chain []*x509.Certificate, cert, issuer *x509.Certif
 	if err := rl.CheckSignatureFrom(issuer); err != nil {
 		return fail(BadCRL, cert, err, "the CRL given for %q is not signed by it", issuer.Subject)
 	}
+	if why := partialCRL(rl); why != "" {
+		return fail(BadCRL, cert, nil, "the CRL given for %q %s; give the issuer's one complete CRL", issuer.Subject, why)
+	}
 	if !rl.NextUpdate.IsZero() && now.After(rl.NextUpdate) {
 		return fail(BadCRL, cert, nil, "the CRL of %q is stale: its nextUpdate was %s, it is now %s; refresh it",
 			issuer.Subject, rl.NextUpdate.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
@@ -257,13 +275,47 @@ func (v *Verifier) checkCRL(chain []*x509.Certificate, cert, issuer *x509.Certif
 	return nil
 }
 
+// Extensions that make a CRL cover less than all of its issuer's
+// certificates (RFC 5280 5.2.4, 5.2.5), and those this package reads.
+var (
+	oidDeltaCRLIndicator      = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidIssuingDistribution    = asn1.ObjectIdentifier{2, 5, 29, 28}
+	oidCRLNumber              = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidAuthorityKeyIdentifier = asn1.ObjectIdentifier{2, 5, 29, 35}
+)
+
+// partialCRL says why rl cannot stand for its issuer's complete list of
+// revoked certificates, or "" when it can. A delta CRL lists only changes;
+// a CRL with an issuing distribution point may be one shard of several, or
+// cover only some certificates or reasons. Trusting either as complete
+// would pass a certificate revoked in another list, so they are refused,
+// as is any critical extension this package does not process (RFC 5280
+// 5.2: a CRL with an unrecognized critical extension must not be used).
+func partialCRL(rl *x509.RevocationList) string {
+	for _, e := range rl.Extensions {
+		switch {
+		case e.Id.Equal(oidDeltaCRLIndicator):
+			return "is a delta CRL, which lists only changes"
+		case e.Id.Equal(oidIssuingDistribution):
+			return "has an issuing distribution point: it may be one shard or a partial list, which this package cannot tell complete"
+		case e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyIdentifier):
+			return fmt.Sprintf("has a critical extension %v this package does not process", e.Id)
+		}
+	}
+	return ""
+}
+
 // CRLs returns a checker for Verifier.CRL that serves the given lists,
 // choosing for each issuer the list whose issuer name and authority key
 // identifier match it. Lists are checked again at every verification
-// (signature, nextUpdate), so a stale list fails instead of passing.
+// (signature, nextUpdate, completeness), so a stale list fails instead of
+// passing. Give one complete CRL per issuer: when two lists match the same
+// issuer (shards, or an old and a new list), the checker fails rather than
+// pick one, since a certificate revoked in the other would pass.
 func CRLs(lists ...*x509.RevocationList) func(issuer *x509.Certificate) (*x509.RevocationList, error) {
 	ls := append([]*x509.RevocationList(nil), lists...)
 	return func(issuer *x509.Certificate) (*x509.RevocationList, error) {
+		var found *x509.RevocationList
 		for _, l := range ls {
 			if l == nil || !bytes.Equal(l.RawIssuer, issuer.RawSubject) {
 				continue
@@ -271,8 +323,11 @@ func CRLs(lists ...*x509.RevocationList) func(issuer *x509.Certificate) (*x509.R
 			if len(l.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(l.AuthorityKeyId, issuer.SubjectKeyId) {
 				continue
 			}
-			return l, nil
+			if found != nil {
+				return nil, fmt.Errorf("tlsutil: CRLs: more than one list for issuer %q; give its one complete CRL", issuer.Subject)
+			}
+			found = l
 		}
-		return nil, nil
+		return found, nil
 	}
 }

@@ -68,8 +68,11 @@ type Verifier struct {
 	// verified chain (the leaf's issuer and every intermediate's). A nil
 	// list means "none known for this issuer" and passes; an error fails
 	// the verification with BadCRL. The list must be signed by the issuer
-	// and not be past its NextUpdate; a certificate whose serial it lists
-	// fails with Revoked. The Verifier never downloads CRLs itself: the
+	// and not be past its NextUpdate, and must be the issuer's complete
+	// list (a delta CRL, one with an issuing distribution point, or one
+	// with an unknown critical extension fails with BadCRL); a certificate
+	// whose serial it lists fails with Revoked. The Verifier never
+	// downloads CRLs itself: the
 	// caller decides where they come from and how often.
 	CRL func(issuer *x509.Certificate) (*x509.RevocationList, error)
 }
