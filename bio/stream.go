@@ -66,6 +66,10 @@ func (s *Stream) ConnectionState() tls.ConnectionState { return s.c.ConnectionSt
 // Handshake runs the handshake to completion over the transport.
 func (s *Stream) Handshake() error {
 	for {
+		// Taken before looking at the Conn: a concurrent reader that
+		// completes the handshake after this look closes fed, so fill
+		// cannot wait for a later read that may never come.
+		fed := s.progressChan()
 		err := s.c.Handshake()
 		if ferr := s.flush(); ferr != nil && (err == nil || err == ErrWantRead) {
 			return ferr
@@ -73,7 +77,7 @@ func (s *Stream) Handshake() error {
 		if err != ErrWantRead {
 			return err
 		}
-		if err := s.fill(); err != nil {
+		if err := s.fill(fed); err != nil {
 			return err
 		}
 	}
@@ -83,20 +87,21 @@ func (s *Stream) Handshake() error {
 // It returns io.EOF after the peer's close_notify.
 func (s *Stream) Read(p []byte) (int, error) {
 	for {
+		fed := s.progressChan() // before looking, as in Handshake
 		n, err := s.c.Read(p)
 		// Reading may have queued replies (a KeyUpdate, an alert). Flush
 		// only those: records of a concurrent Write are its to send, and
 		// waiting here for a Write blocked on the transport can stall both
 		// peers.
 		if s.c.repliesWaiting() {
-			if ferr := s.flush(); ferr != nil && err == nil {
+			if ferr := s.flushReplies(); ferr != nil && err == nil {
 				err = ferr
 			}
 		}
 		if n > 0 || err != ErrWantRead || len(p) == 0 {
 			return n, err
 		}
-		if err := s.fill(); err != nil {
+		if err := s.fill(fed); err != nil {
 			return 0, err
 		}
 	}
@@ -155,10 +160,39 @@ func (s *Stream) CloseWrite() error {
 	return err
 }
 
-// flush writes everything the Conn has for the peer to the transport.
+// flush writes everything the Conn has for the peer to the transport. After
+// it lets the transport go it looks once more: a reader may have queued a
+// reply meanwhile and left it to this call (see flushReplies).
 func (s *Stream) flush() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	for {
+		s.wmu.Lock()
+		err := s.flushLocked()
+		s.wmu.Unlock()
+		if err != nil || s.c.OutgoingLen() == 0 {
+			return err
+		}
+	}
+}
+
+// flushReplies sends what a Read queued for the peer (a KeyUpdate answer,
+// the end of a handshake, an alert) unless a writer holds the transport.
+// Waiting for that writer could stall both peers: it may be blocked until
+// the peer can write, and the peer until this goroutine reads. The writer
+// sends the reply instead: flush looks again after it lets go.
+func (s *Stream) flushReplies() error {
+	if !s.wmu.TryLock() {
+		return nil
+	}
+	err := s.flushLocked()
+	s.wmu.Unlock()
+	if err == nil && s.c.OutgoingLen() > 0 {
+		return s.flushReplies()
+	}
+	return err
+}
+
+// flushLocked is flush's loop; s.wmu is held.
+func (s *Stream) flushLocked() error {
 	if s.werr != nil {
 		return s.werr
 	}
@@ -185,12 +219,23 @@ func (s *Stream) flush() error {
 // from the transport already, fill waits for that read to be fed instead
 // and lets its caller look again: the other reader may have completed the
 // handshake this caller waits for, and a second reader would wait on the
-// transport for bytes that may never come.
-func (s *Stream) fill() error {
-	fed := s.progressChan()
+// transport for bytes that may never come. fed is the progress channel the
+// caller took before it last looked at the Conn; a read fed since then
+// has closed it already, so no wake-up is lost between the look and the
+// wait.
+func (s *Stream) fill(fed chan struct{}) error {
 	if !s.rmu.TryLock() {
 		<-fed
 		return nil
+	}
+	select {
+	case <-fed:
+		// Another read was fed after the caller looked (and released
+		// the lock before this call took it): look again before
+		// blocking on the transport for bytes that may never come.
+		s.rmu.Unlock()
+		return nil
+	default:
 	}
 	// Unlock before signalling, so a waiter woken by the signal never
 	// finds the lock still held by this call.
