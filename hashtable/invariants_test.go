@@ -40,13 +40,15 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 				return fmt.Errorf("directory entry %d does not point to the table at %d", j, i)
 			}
 		}
-		groups := len(t.groups)
+		groups := len(t.ctrl)
+		if len(t.slots) != groups*groupSlots {
+			return fmt.Errorf("table at %d: %d groups, %d slots", i, groups, len(t.slots))
+		}
 		if groups&(groups-1) != 0 || t.mask != uint64(groups-1) {
 			return fmt.Errorf("table at %d: %d groups, mask %d", i, groups, t.mask)
 		}
 		full, deleted, empty, probes := 0, 0, 0, 0
-		for g := range t.groups {
-			c := t.groups[g].ctrl
+		for g, c := range t.ctrl {
 			for s := uintptr(0); s < groupSlots; s++ {
 				switch b := ctrlAt(c, s); {
 				case b == ctrlEmpty:
@@ -55,7 +57,7 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 					deleted++
 				case b < 0x80:
 					full++
-					key := t.groups[g].slots[s].key
+					key := t.slots[g*groupSlots+int(s)].key
 					h := m.hash(m.k0, m.k1, key)
 					if uint8(h&0x7f) != b {
 						return fmt.Errorf("table at %d slot %d: tag %#x, hash tag %#x", i, g*groupSlots+int(s), b, h&0x7f)
@@ -63,8 +65,8 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 					if m.dir[(h<<m.skip)>>m.shift] != t {
 						return fmt.Errorf("key %v is in the wrong table", key)
 					}
-					ft, grp, j, dist, ok := m.find(h, key)
-					if !ok || ft != t || grp != &t.groups[g] || j != s {
+					ft, fg, j, dist, ok := m.find(h, key)
+					if !ok || ft != t || fg != uint64(g) || j != s {
 						return fmt.Errorf("key %v at %d/%d not found by find (found %v at %d)", key, g, s, ok, j)
 					}
 					probes += dist

@@ -149,10 +149,9 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
-		grp := &t.groups[p]
-		c := grp.ctrl
+		c := t.ctrl[p]
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
-			s := &grp.slots[b.first()&(groupSlots-1)]
+			s := &t.slots[p*groupSlots+uint64(b.first())]
 			if s.key == key {
 				return s.val, true
 			}
@@ -184,23 +183,22 @@ func (m *Map[K, V]) Has(key K) bool {
 	return ok
 }
 
-// find returns the table, group and slot holding key, with the number of
-// groups probed past key's home group.
-func (m *Map[K, V]) find(h uint64, key K) (t *table[K, V], grp *group[K, V], j uintptr, dist int, ok bool) {
+// find returns the table holding key, the group and the slot index within
+// it, and the number of groups probed past key's home group.
+func (m *Map[K, V]) find(h uint64, key K) (t *table[K, V], g uint64, j uintptr, dist int, ok bool) {
 	t = m.dir[(h<<m.skip)>>m.shift]
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
-		grp = &t.groups[p]
-		c := grp.ctrl
+		c := t.ctrl[p]
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
-			j = b.first() & (groupSlots - 1)
-			if grp.slots[j].key == key {
-				return t, grp, j, int(i - 1), true
+			j = b.first()
+			if t.slots[p*groupSlots+uint64(j)].key == key {
+				return t, p, j, int(i - 1), true
 			}
 		}
 		if matchEmpty(c) != 0 {
-			return t, nil, 0, 0, false
+			return t, 0, 0, 0, false
 		}
 		p = (p + i) & t.mask
 	}
@@ -227,14 +225,13 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 	t := m.dir[(h<<m.skip)>>m.shift]
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
-	var ins *group[K, V]
+	var ins uint64
 	var insSlot uintptr
 	insDist := -1
 	for i := uint64(1); ; i++ {
-		grp := &t.groups[p]
-		c := grp.ctrl
+		c := t.ctrl[p]
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
-			s := &grp.slots[b.first()&(groupSlots-1)]
+			s := &t.slots[p*groupSlots+uint64(b.first())]
 			if s.key == key {
 				s.val = val
 				return true
@@ -242,7 +239,7 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 		}
 		if insDist < 0 {
 			if b := matchEmptyOrDeleted(c); b != 0 {
-				ins, insSlot = grp, b.first()&(groupSlots-1)
+				ins, insSlot = p, b.first()
 				insDist = int(i - 1)
 			}
 		}
@@ -251,7 +248,8 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 		}
 		p = (p + i) & t.mask
 	}
-	if ctrlAt(ins.ctrl, insSlot) == ctrlEmpty {
+	ic := &t.ctrl[ins]
+	if ctrlAt(*ic, insSlot) == ctrlEmpty {
 		if t.growthLeft == 0 {
 			m.grow(t)
 			return false
@@ -260,8 +258,8 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 	} else {
 		t.deleted--
 	}
-	ins.ctrl = setCtrl(ins.ctrl, insSlot, uint8(tag))
-	ins.slots[insSlot] = slot[K, V]{key, val}
+	*ic = setCtrl(*ic, insSlot, uint8(tag))
+	t.slots[ins*groupSlots+uint64(insSlot)] = slot[K, V]{key, val}
 	t.used++
 	m.used++
 	t.probeSum += insDist
@@ -283,21 +281,22 @@ func (m *Map[K, V]) Delete(key K) bool {
 }
 
 func (m *Map[K, V]) delete(h uint64, key K) bool {
-	t, grp, j, dist, ok := m.find(h, key)
+	t, g, j, dist, ok := m.find(h, key)
 	if !ok {
 		return false
 	}
+	c := &t.ctrl[g]
 	// A group with an empty slot never made a probe sequence move on, so
 	// its freed slot can become empty again; otherwise it must stay a
 	// tombstone that keeps longer probe sequences going.
-	if matchEmpty(grp.ctrl) != 0 {
-		grp.ctrl = setCtrl(grp.ctrl, j, ctrlEmpty)
+	if matchEmpty(*c) != 0 {
+		*c = setCtrl(*c, j, ctrlEmpty)
 		t.growthLeft++
 	} else {
-		grp.ctrl = setCtrl(grp.ctrl, j, ctrlDeleted)
+		*c = setCtrl(*c, j, ctrlDeleted)
 		t.deleted++
 	}
-	grp.slots[j] = slot[K, V]{}
+	t.slots[g*groupSlots+uint64(j)] = slot[K, V]{}
 	t.used--
 	t.probeSum -= dist
 	m.used--
@@ -349,7 +348,7 @@ func (m *Map[K, V]) forEachTable(f func(*table[K, V])) {
 // when they are a good share of the limit, by doubling t while it is small,
 // and by splitting it when it has reached the maximum table size.
 func (m *Map[K, V]) grow(t *table[K, V]) {
-	groups := len(t.groups)
+	groups := len(t.ctrl)
 	if t.deleted > 0 && t.used <= growthLimit(groups)*3/4 {
 		if m.iterators > 0 {
 			// A running All holds t's arrays: rehash into fresh ones.
@@ -373,12 +372,12 @@ func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 	if mayReseed && len(m.dir) == 1 && !m.fixed && !m.external {
 		m.k0, m.k1 = newSeed()
 	}
-	old := t.groups
+	oldCtrl, oldSlots := t.ctrl, t.slots
 	t.gen++
 	t.alloc(groups)
-	for g := range old {
-		for b := matchFull(old[g].ctrl); b != 0; b = b.rest() {
-			s := &old[g].slots[b.first()]
+	for g, c := range oldCtrl {
+		for b := matchFull(c); b != 0; b = b.rest() {
+			s := &oldSlots[g*groupSlots+int(b.first())]
 			t.insertNew(m.hash(m.k0, m.k1, s.key), s.key, s.val)
 		}
 	}
@@ -392,7 +391,7 @@ func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 // by the hash as a random one would spread them: the table grows past the
 // maximum size instead and the map treats it as a flood.
 func (m *Map[K, V]) split(t *table[K, V]) {
-	groups := len(t.groups)
+	groups := len(t.ctrl)
 	l := t.localDepth
 	if l >= maxDepth || (l == m.depth && !m.directoryMayDouble()) {
 		m.resize(t, groups*2, true)
@@ -402,9 +401,9 @@ func (m *Map[K, V]) split(t *table[K, V]) {
 	lo := newTable[K, V](groups, l+1, t.prefix<<1)
 	hi := newTable[K, V](groups, l+1, t.prefix<<1|1)
 	bit := 63 - uint(l)
-	for g := range t.groups {
-		for b := matchFull(t.groups[g].ctrl); b != 0; b = b.rest() {
-			s := &t.groups[g].slots[b.first()]
+	for g, c := range t.ctrl {
+		for b := matchFull(c); b != 0; b = b.rest() {
+			s := &t.slots[g*groupSlots+int(b.first())]
 			h := m.hash(m.k0, m.k1, s.key)
 			if ((h<<m.skip)>>bit)&1 == 0 {
 				lo.insertNew(h, s.key, s.val)
@@ -477,15 +476,15 @@ func (m *Map[K, V]) rebuild(k0, k1 uint64) {
 	m.used = n
 	for i := 0; i < len(old); {
 		t := old[i]
-		for g := range t.groups {
-			for b := matchFull(t.groups[g].ctrl); b != 0; b = b.rest() {
-				s := &t.groups[g].slots[b.first()]
+		for g, c := range t.ctrl {
+			for b := matchFull(c); b != 0; b = b.rest() {
+				s := &t.slots[g*groupSlots+int(b.first())]
 				h := m.hash(k0, k1, s.key)
 				nt := m.dir[(h<<m.skip)>>m.shift]
 				if nt.growthLeft == 0 {
 					// An uneven spread filled this table: give it room
 					// without a split, which could recurse into rebuild.
-					m.resize(nt, 2*len(nt.groups), false)
+					m.resize(nt, 2*len(nt.ctrl), false)
 				}
 				nt.insertNew(h, s.key, s.val)
 			}

@@ -119,10 +119,10 @@ func (s *Sync[K, V]) lock(key K, write bool) (*syncShard[K, V], uint64) {
 // Get returns the value stored under key and whether it was present.
 func (s *Sync[K, V]) Get(key K) (V, bool) {
 	sh, h := s.lock(key, false)
-	_, grp, j, _, ok := sh.m.find(h, key)
+	t, g, j, _, ok := sh.m.find(h, key)
 	var v V
 	if ok {
-		v = grp.slots[j].val
+		v = t.slots[g*groupSlots+uint64(j)].val
 	}
 	sh.mu.RUnlock()
 	return v, ok
@@ -151,8 +151,8 @@ func (s *Sync[K, V]) Put(key K, val V) {
 // present; otherwise it stores val and returns val and false.
 func (s *Sync[K, V]) LoadOrStore(key K, val V) (actual V, loaded bool) {
 	sh, h := s.lock(key, true)
-	if _, grp, j, _, ok := sh.m.find(h, key); ok {
-		actual = grp.slots[j].val
+	if t, g, j, _, ok := sh.m.find(h, key); ok {
+		actual = t.slots[g*groupSlots+uint64(j)].val
 		sh.mu.Unlock()
 		return actual, true
 	}
@@ -206,11 +206,7 @@ func (s *Sync[K, V]) Range(f func(key K, val V) bool) {
 		buf = buf[:0]
 		sh.mu.RLock()
 		sh.m.forEachTable(func(t *table[K, V]) {
-			for g := range t.groups {
-				for b := matchFull(t.groups[g].ctrl); b != 0; b = b.rest() {
-					buf = append(buf, t.groups[g].slots[b.first()])
-				}
-			}
+			buf = t.appendEntries(buf)
 		})
 		sh.mu.RUnlock()
 		for j := range buf {
@@ -268,11 +264,7 @@ func (s *Sync[K, V]) rebuildAll(old *syncSeed, flood bool) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.m.forEachTable(func(t *table[K, V]) {
-			for g := range t.groups {
-				for b := matchFull(t.groups[g].ctrl); b != 0; b = b.rest() {
-					entries = append(entries, t.groups[g].slots[b.first()])
-				}
-			}
+			entries = t.appendEntries(entries)
 		})
 	}
 	sd := s.seed.Load()

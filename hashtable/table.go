@@ -25,18 +25,16 @@ type slot[K comparable, V any] struct {
 	val V
 }
 
-// group is eight slots and their control word, side by side: a lookup's
-// control word and the slot it then reads share a page and usually
-// neighbouring cache lines, so a hit in a large map costs about one miss.
-type group[K comparable, V any] struct {
-	ctrl  uint64
-	slots [groupSlots]slot[K, V]
-}
-
-// table is one open-addressing Swiss table: a power of two of groups.
+// table is one open-addressing Swiss table: a power of two of groups of
+// eight slots. The control words of all groups form one dense array apart
+// from the slots (as in Abseil's layout, not Go's builtin map, which puts
+// each control word beside its slots): eight bytes per eight slots, so the
+// control words of a million-entry map fit in the processor's cache and a
+// lookup of an absent key, or an insertion, rarely waits for memory.
 type table[K comparable, V any] struct {
-	groups []group[K, V]
-	mask   uint64 // len(groups) - 1
+	ctrl  []uint64     // one control word per group
+	slots []slot[K, V] // groupSlots per group: group g owns slots[8g:8g+8]
+	mask  uint64       // len(ctrl) - 1
 
 	used       int // full slots
 	deleted    int // tombstones
@@ -60,10 +58,11 @@ func newTable[K comparable, V any](groups int, depth uint8, prefix uint64) *tabl
 
 // alloc gives t a fresh, empty array of the given number of groups.
 func (t *table[K, V]) alloc(groups int) {
-	t.groups = make([]group[K, V], groups)
-	for i := range t.groups {
-		t.groups[i].ctrl = allEmpty
+	t.ctrl = make([]uint64, groups)
+	for i := range t.ctrl {
+		t.ctrl[i] = allEmpty
 	}
+	t.slots = make([]slot[K, V], groups*groupSlots)
 	t.mask = uint64(groups - 1)
 	t.used, t.deleted = 0, 0
 	t.growthLeft = growthLimit(groups)
@@ -76,12 +75,12 @@ func (t *table[K, V]) alloc(groups int) {
 func (t *table[K, V]) insertNew(h uint64, key K, val V) {
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
-		grp := &t.groups[p]
-		if b := matchEmptyOrDeleted(grp.ctrl); b != 0 {
+		c := &t.ctrl[p]
+		if b := matchEmptyOrDeleted(*c); b != 0 {
 			j := b.first()
-			wasEmpty := ctrlAt(grp.ctrl, j) == ctrlEmpty
-			grp.ctrl = setCtrl(grp.ctrl, j, uint8(h&0x7f))
-			grp.slots[j&(groupSlots-1)] = slot[K, V]{key, val}
+			wasEmpty := ctrlAt(*c, j) == ctrlEmpty
+			*c = setCtrl(*c, j, uint8(h&0x7f))
+			t.slots[p*groupSlots+uint64(j)] = slot[K, V]{key, val}
 			if wasEmpty {
 				t.growthLeft--
 			} else {
@@ -99,12 +98,12 @@ func (t *table[K, V]) insertNew(h uint64, key K, val V) {
 
 // clear empties t in place, keeping its arrays.
 func (t *table[K, V]) clear() {
-	clear(t.groups)
-	for i := range t.groups {
-		t.groups[i].ctrl = allEmpty
+	clear(t.slots)
+	for i := range t.ctrl {
+		t.ctrl[i] = allEmpty
 	}
 	t.used, t.deleted = 0, 0
-	t.growthLeft = growthLimit(len(t.groups))
+	t.growthLeft = growthLimit(len(t.ctrl))
 	t.probeSum, t.maxProbe = 0, 0
 }
 
@@ -114,24 +113,24 @@ func (t *table[K, V]) clear() {
 // pass, so a displaced entry swaps into its target and the pass continues
 // with the one it displaced.
 func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
-	for i := range t.groups {
-		t.groups[i].ctrl = markForRehash(t.groups[i].ctrl)
+	for i := range t.ctrl {
+		t.ctrl[i] = markForRehash(t.ctrl[i])
 	}
 	t.probeSum, t.maxProbe = 0, 0
-	for g := range t.groups {
-		grp := &t.groups[g]
+	for g := range t.ctrl {
 		for s := uintptr(0); s < groupSlots; s++ {
-			if ctrlAt(grp.ctrl, s) != ctrlDeleted {
+			if ctrlAt(t.ctrl[g], s) != ctrlDeleted {
 				continue
 			}
+			src := &t.slots[g*groupSlots+int(s)]
 			for {
-				h := hash(grp.slots[s].key)
+				h := hash(src.key)
 				tag := uint8(h & 0x7f)
 				p := (h >> 7) & t.mask
 				d := uint64(0)
 				var b bitset
 				for {
-					if b = matchEmptyOrDeleted(t.groups[p].ctrl); b != 0 {
+					if b = matchEmptyOrDeleted(t.ctrl[p]); b != 0 {
 						break
 					}
 					d++
@@ -141,25 +140,35 @@ func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
 				t.maxProbe = max(t.maxProbe, int(d))
 				if p == uint64(g) {
 					// The entry's first free slot is in its own group: stay.
-					grp.ctrl = setCtrl(grp.ctrl, s, tag)
+					t.ctrl[g] = setCtrl(t.ctrl[g], s, tag)
 					break
 				}
-				dst := &t.groups[p]
 				j := b.first()
-				if ctrlAt(dst.ctrl, j) == ctrlEmpty {
-					dst.slots[j] = grp.slots[s]
-					grp.slots[s] = slot[K, V]{}
-					dst.ctrl = setCtrl(dst.ctrl, j, tag)
-					grp.ctrl = setCtrl(grp.ctrl, s, ctrlEmpty)
+				dst := &t.slots[p*groupSlots+uint64(j)]
+				if ctrlAt(t.ctrl[p], j) == ctrlEmpty {
+					*dst = *src
+					*src = slot[K, V]{}
+					t.ctrl[p] = setCtrl(t.ctrl[p], j, tag)
+					t.ctrl[g] = setCtrl(t.ctrl[g], s, ctrlEmpty)
 					break
 				}
 				// The target holds an entry still waiting to be placed:
 				// swap and place the one that now sits here.
-				dst.slots[j], grp.slots[s] = grp.slots[s], dst.slots[j]
-				dst.ctrl = setCtrl(dst.ctrl, j, tag)
+				*dst, *src = *src, *dst
+				t.ctrl[p] = setCtrl(t.ctrl[p], j, tag)
 			}
 		}
 	}
 	t.deleted = 0
-	t.growthLeft = growthLimit(len(t.groups)) - t.used
+	t.growthLeft = growthLimit(len(t.ctrl)) - t.used
+}
+
+// appendEntries appends t's entries to buf.
+func (t *table[K, V]) appendEntries(buf []slot[K, V]) []slot[K, V] {
+	for g, c := range t.ctrl {
+		for b := matchFull(c); b != 0; b = b.rest() {
+			buf = append(buf, t.slots[g*groupSlots+int(b.first())])
+		}
+	}
+	return buf
 }
