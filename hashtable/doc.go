@@ -142,10 +142,24 @@
 //
 // # Concurrency
 //
-// A Map is not safe for concurrent use. Sync is: it shards keys over
-// independent Maps by the top bits of one hash per operation, each shard
-// behind its own sync.RWMutex, with Get, Put, Delete, LoadOrStore, Range
-// and All.
+// A Map is not safe for concurrent use. Sync is. It spreads keys over a
+// power-of-two number of shards by the top bits of one hash per operation;
+// each shard is a single Swiss table of the same layout whose control words
+// are atomic and whose slots hold atomic pointers to immutable entries.
+// Reads take no lock and write nothing shared: Get loads the current state
+// (seed and shards), the shard's table, a control word and a slot. Writers
+// lock one shard, publish an entry's slot before its control byte and clear
+// a control byte before its slot, so a reader sees either the old entry or
+// the new one, never a torn one. Tables are never changed after they are
+// replaced: a shard that must grow or drop its tombstones builds a new table
+// and publishes it, and a reader still on the old table finds every key that
+// was present when it began. A reader's probe always ends: a group with no
+// empty slot never gets one back while its table is current, and a table
+// always keeps one slot in eight empty, so some group on every probe
+// sequence keeps an empty slot for the whole probe. Re-seeding (flood,
+// Clear, Compact) locks every shard, marks it retired, builds new shards
+// under the new seed and publishes them; writers that reach a retired shard
+// start over on the new state, readers are never blocked.
 //
 // # Lookups with byte slices
 //

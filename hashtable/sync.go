@@ -9,38 +9,80 @@ import (
 	"unsafe"
 )
 
-// Sync is a concurrent map from K to V: a power-of-two number of shards,
-// each a Map behind its own sync.RWMutex, picked by the top bits of the
-// key's hash. One hash per operation picks the shard and probes inside it.
-// Readers of different shards never contend; readers of one shard share
-// its read lock.
+// Sync is a concurrent map from K to V. Reads take no lock and write no
+// shared memory; writes lock one shard.
 //
-// All shards share one seed, so re-seeding (on flood detection, Clear and
-// Compact, unless the seed is fixed) locks every shard in turn, rehashes
-// every entry and moves it to its new shard: an O(n) pause, which a random
-// hash never triggers outside Clear and Compact.
+// The keys are spread over a power-of-two number of shards by the top bits
+// of their hash. Each shard is one Swiss table, the layout of Map's tables,
+// whose control words are read and written atomically and whose slots hold
+// atomic pointers to immutable entries. A Get loads the map's state, hashes
+// the key once, loads the shard's current table and probes it: nothing it
+// does makes another core's cache line bounce, so readers on every core run
+// at full speed whatever the others do. Put, Delete and LoadOrStore lock
+// their shard's mutex, publish a new entry (a Put of a present key replaces
+// its entry; it allocates one small object per call) and update the control
+// word after the slot on insertion, before it on deletion. A table is never
+// modified after it is replaced: a shard grows (doubles, or drops its
+// tombstones) by building a new table and publishing it, so a reader still
+// probing the old one finds everything that was present when it started.
+//
+// All shards share one seed. Re-seeding (on flood detection, Clear and
+// Compact, unless the seed is fixed) locks every shard, rehashes every
+// entry into new shards and publishes them as a new state: an O(n) pause
+// for writers, which a random hash never triggers outside Clear and
+// Compact. Readers are never paused; one that started before the new state
+// was published finishes on the old one.
 //
 // Sync is safe for concurrent use. It never calls user code (the hash
 // function aside) while holding a lock: Range and All call their callback
 // with no lock held. A Sync must not be copied after first use.
 type Sync[K comparable, V any] struct {
-	hash    func(k0, k1 uint64, key K) uint64
-	seed    atomic.Pointer[syncSeed]
-	shards  []syncShard[K, V]
-	shift   uint // 64 - log2(len(shards))
-	fixed   bool
-	str     bool
-	reseeds atomic.Uint64
-	rebuild sync.Mutex // serialises whole-map rebuilds
+	hash     func(k0, k1 uint64, key K) uint64
+	state    atomic.Pointer[syncState[K, V]]
+	shardCap int // per-shard capacity hint from WithCapacity
+	fixed    bool
+	str      bool
+	reseeds  atomic.Uint64
+	rebuild  sync.Mutex // serialises whole-map rebuilds
 }
 
-type syncSeed struct{ k0, k1 uint64 }
+// syncState is a seed and the shards hashed under it. It is immutable once
+// published, apart from each shard's own synchronised fields.
+type syncState[K comparable, V any] struct {
+	k0, k1 uint64
+	shift  uint // 64 - log2(len(shards))
+	shards []syncShard[K, V]
+}
 
 type syncShard[K comparable, V any] struct {
-	mu   sync.RWMutex
-	seed *syncSeed // the seed m is hashed under; guarded by mu
-	m    Map[K, V]
-	_    [64]byte // keep neighbouring shards' locks off one cache line
+	// tab is the only field readers touch; it is kept off the cache line
+	// that writers dirty on every insertion.
+	tab atomic.Pointer[syncTable[K, V]]
+	_   [56]byte
+
+	mu sync.Mutex
+	// The fields below are guarded by mu.
+	retired     bool // the state was replaced: writers must start over
+	used        int  // full slots
+	deleted     int  // tombstones
+	growthLeft  int  // empty slots that may still be filled
+	probeSum    int  // sum over entries of groups probed past the home group
+	maxProbe    int
+	reseedFloor int // no flood re-seed before used reaches this
+	_           [64]byte
+}
+
+// syncTable is a Swiss table whose control words and slots may be read
+// while a writer (holding the shard's lock) changes them.
+type syncTable[K comparable, V any] struct {
+	ctrl  []atomic.Uint64
+	slots []atomic.Pointer[syncEntry[K, V]]
+	mask  uint64
+}
+
+type syncEntry[K comparable, V any] struct {
+	key K
+	val V
 }
 
 // NewSync returns an empty concurrent map keyed by SipHash-2-4 under a
@@ -65,67 +107,99 @@ func newSync[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, c conf
 	}
 	b := uint(bits.Len(uint(n - 1)))
 	s := &Sync[K, V]{
-		hash:   hash,
-		shards: make([]syncShard[K, V], 1<<b),
-		shift:  64 - b,
-		fixed:  c.fixed,
-		str:    isStringKey[K](),
+		hash:     hash,
+		shardCap: c.capacity >> b,
+		fixed:    c.fixed,
+		str:      isStringKey[K](),
 	}
-	sd := &syncSeed{c.k0, c.k1}
+	k0, k1 := c.k0, c.k1
 	if !c.fixed {
-		sd.k0, sd.k1 = newSeed()
+		k0, k1 = newSeed()
 	}
-	per := c.capacity >> b
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.seed = sd
-		sh.m.hash = hash
-		sh.m.k0, sh.m.k1 = sd.k0, sd.k1
-		sh.m.fixed = c.fixed
-		sh.m.external = true
-		sh.m.stringKey = s.str
-		sh.m.skip = b
-		sh.m.capHint = per
-		sh.m.layout(per)
-	}
-	s.seed.Store(sd)
+	s.state.Store(s.newState(k0, k1, 1<<b, s.shardCap))
 	return s
 }
 
-// lock hashes key under the current seed and locks its shard, for writing
-// if write is set. It retries when a rebuild re-seeded the map between the
-// hash and the lock.
-func (s *Sync[K, V]) lock(key K, write bool) (*syncShard[K, V], uint64) {
-	for {
-		sd := s.seed.Load()
-		h := s.hash(sd.k0, sd.k1, key)
-		sh := &s.shards[h>>s.shift]
-		if write {
-			sh.mu.Lock()
-		} else {
-			sh.mu.RLock()
+// newState returns n empty shards, each sized for per entries.
+func (s *Sync[K, V]) newState(k0, k1 uint64, n, per int) *syncState[K, V] {
+	st := &syncState[K, V]{
+		k0: k0, k1: k1,
+		shift:  64 - uint(bits.Len(uint(n-1))),
+		shards: make([]syncShard[K, V], n),
+	}
+	for i := range st.shards {
+		st.shards[i].setTable(newSyncTable[K, V](syncGroupsFor(per)))
+	}
+	return st
+}
+
+// syncGroupsFor returns the groups a shard table needs for n entries.
+func syncGroupsFor(n int) int {
+	g := (n + 6) / 7
+	if g <= 1 {
+		return 1
+	}
+	return 1 << bits.Len(uint(g-1))
+}
+
+func newSyncTable[K comparable, V any](groups int) *syncTable[K, V] {
+	t := &syncTable[K, V]{
+		ctrl:  make([]atomic.Uint64, groups),
+		slots: make([]atomic.Pointer[syncEntry[K, V]], groups*groupSlots),
+		mask:  uint64(groups - 1),
+	}
+	for i := range t.ctrl {
+		t.ctrl[i].Store(allEmpty)
+	}
+	return t
+}
+
+// setTable makes t, not yet published, the shard's table, and resets the
+// counters for it. The caller holds mu or owns the shard alone.
+func (sh *syncShard[K, V]) setTable(t *syncTable[K, V]) {
+	sh.used, sh.deleted, sh.probeSum, sh.maxProbe = 0, 0, 0, 0
+	sh.growthLeft = growthLimit(len(t.ctrl))
+	sh.tab.Store(t)
+}
+
+// find returns the entry stored under key in t, or nil. It is safe to call
+// while a writer changes t: a key present for the whole call is found, and
+// the probe ends because a group that has no empty slot never gets one back
+// while the table is current (see doc.go).
+func (t *syncTable[K, V]) find(h uint64, key K) *syncEntry[K, V] {
+	_, e := t.lookup(h, key)
+	return e
+}
+
+// lookup returns key's slot and entry, or nil and nil.
+func (t *syncTable[K, V]) lookup(h uint64, key K) (*atomic.Pointer[syncEntry[K, V]], *syncEntry[K, V]) {
+	tag := h & 0x7f
+	p := (h >> 7) & t.mask
+	for i := uint64(1); ; i++ {
+		c := t.ctrl[p].Load()
+		for b := matchTag(c, tag); b != 0; b = b.rest() {
+			sl := &t.slots[p*groupSlots+uint64(b.first())]
+			if e := sl.Load(); e != nil && e.key == key {
+				return sl, e
+			}
 		}
-		if sh.seed == sd {
-			return sh, h
+		if matchEmpty(c) != 0 {
+			return nil, nil
 		}
-		if write {
-			sh.mu.Unlock()
-		} else {
-			sh.mu.RUnlock()
-		}
+		p = (p + i) & t.mask
 	}
 }
 
-// Get returns the value stored under key and whether it was present.
+// Get returns the value stored under key and whether it was present. It
+// takes no lock.
 func (s *Sync[K, V]) Get(key K) (V, bool) {
-	sh, h := s.lock(key, false)
-	t, g, j, _, ok := sh.m.find(h, key)
-	var v V
-	if ok {
-		v = t.slots[g*groupSlots+uint64(j)].val
+	st := s.state.Load()
+	h := s.hash(st.k0, st.k1, key)
+	if e := st.shards[h>>st.shift].tab.Load().find(h, key); e != nil {
+		return e.val, true
 	}
-	sh.mu.RUnlock()
-	return v, ok
+	var zero V
+	return zero, false
 }
 
 // GetBytes is Get for a key given as bytes, for string-like key types; it
@@ -139,45 +213,194 @@ func (s *Sync[K, V]) GetBytes(b []byte) (V, bool) {
 	return s.Get(*(*K)(unsafe.Pointer(&str)))
 }
 
+// lock hashes key under the current seed and locks its shard, starting
+// over if a rebuild retired the shard between the hash and the lock.
+func (s *Sync[K, V]) lock(key K) (*syncState[K, V], *syncShard[K, V], uint64) {
+	for {
+		st := s.state.Load()
+		h := s.hash(st.k0, st.k1, key)
+		sh := &st.shards[h>>st.shift]
+		sh.mu.Lock()
+		if !sh.retired {
+			return st, sh, h
+		}
+		sh.mu.Unlock()
+	}
+}
+
 // Put stores val under key, replacing any previous value.
 func (s *Sync[K, V]) Put(key K, val V) {
-	sh, h := s.lock(key, true)
-	for !sh.m.put(h, key, val) {
+	st, sh, h := s.lock(key)
+	if sl, _ := sh.tab.Load().lookup(h, key); sl != nil {
+		sl.Store(&syncEntry[K, V]{key, val})
+		sh.mu.Unlock()
+		return
 	}
-	s.unlockAfterWrite(sh)
+	flood := s.insert(st, sh, h, &syncEntry[K, V]{key, val})
+	sh.mu.Unlock()
+	if flood {
+		s.rebuildAll(st, true)
+	}
 }
 
 // LoadOrStore returns the value stored under key and true if key is
 // present; otherwise it stores val and returns val and false.
 func (s *Sync[K, V]) LoadOrStore(key K, val V) (actual V, loaded bool) {
-	sh, h := s.lock(key, true)
-	if t, g, j, _, ok := sh.m.find(h, key); ok {
-		actual = t.slots[g*groupSlots+uint64(j)].val
+	if e := s.getEntry(key); e != nil {
+		return e.val, true // the common case of a present key takes no lock
+	}
+	st, sh, h := s.lock(key)
+	if e := sh.tab.Load().find(h, key); e != nil {
 		sh.mu.Unlock()
-		return actual, true
+		return e.val, true
 	}
-	for !sh.m.put(h, key, val) {
+	flood := s.insert(st, sh, h, &syncEntry[K, V]{key, val})
+	sh.mu.Unlock()
+	if flood {
+		s.rebuildAll(st, true)
 	}
-	s.unlockAfterWrite(sh)
 	return val, false
+}
+
+func (s *Sync[K, V]) getEntry(key K) *syncEntry[K, V] {
+	st := s.state.Load()
+	h := s.hash(st.k0, st.k1, key)
+	return st.shards[h>>st.shift].tab.Load().find(h, key)
+}
+
+// insert adds e, whose key is absent, to the shard, growing its table
+// first if it is full. It reports whether the probe lengths show a flood
+// that calls for a re-seed. The caller holds the shard's lock.
+func (s *Sync[K, V]) insert(st *syncState[K, V], sh *syncShard[K, V], h uint64, e *syncEntry[K, V]) bool {
+	for {
+		t := sh.tab.Load()
+		tag := h & 0x7f
+		p := (h >> 7) & t.mask
+		var c uint64
+		var b bitset
+		d := 0
+		for i := uint64(1); ; i++ {
+			c = t.ctrl[p].Load()
+			if b = matchEmptyOrDeleted(c); b != 0 {
+				break
+			}
+			d++
+			p = (p + i) & t.mask
+		}
+		j := b.first()
+		if ctrlAt(c, j) == ctrlEmpty {
+			if sh.growthLeft == 0 {
+				s.grow(st, sh)
+				continue
+			}
+			sh.growthLeft--
+		} else {
+			sh.deleted--
+		}
+		// Slot first, then the control byte that makes readers look at it.
+		t.slots[p*groupSlots+uint64(j)].Store(e)
+		t.ctrl[p].Store(setCtrl(c, j, uint8(tag)))
+		sh.used++
+		sh.probeSum += d
+		sh.maxProbe = max(sh.maxProbe, d)
+		if d > floodProbe && sh.probeSum > floodMean*sh.used+floodSlack && !s.fixed && sh.used >= sh.reseedFloor {
+			sh.reseedFloor = 2 * sh.used
+			return true
+		}
+		return false
+	}
+}
+
+// grow publishes a new table for the shard: the same size without
+// tombstones when they are a good share of the load limit, else twice the
+// size. The old table is left as it was for readers still probing it.
+func (s *Sync[K, V]) grow(st *syncState[K, V], sh *syncShard[K, V]) {
+	old := sh.tab.Load()
+	groups := len(old.ctrl)
+	if sh.deleted == 0 || sh.used > growthLimit(groups)*3/4 {
+		groups *= 2
+	}
+	s.fill(st, sh, newSyncTable[K, V](groups), old.appendEntries(nil))
+}
+
+// fill places entries, whose keys are distinct, into the empty table t not
+// yet published, then publishes it as the shard's table.
+func (s *Sync[K, V]) fill(st *syncState[K, V], sh *syncShard[K, V], t *syncTable[K, V], entries []*syncEntry[K, V]) {
+	used, probeSum, maxProbe := 0, 0, 0
+	for _, e := range entries {
+		h := s.hash(st.k0, st.k1, e.key)
+		p := (h >> 7) & t.mask
+		d := 0
+		for i := uint64(1); ; i++ {
+			c := t.ctrl[p].Load()
+			if b := matchEmpty(c); b != 0 {
+				j := b.first()
+				t.slots[p*groupSlots+uint64(j)].Store(e)
+				t.ctrl[p].Store(setCtrl(c, j, uint8(h&0x7f)))
+				break
+			}
+			d++
+			p = (p + i) & t.mask
+		}
+		used++
+		probeSum += d
+		maxProbe = max(maxProbe, d)
+	}
+	sh.setTable(t)
+	sh.used, sh.probeSum, sh.maxProbe = used, probeSum, maxProbe
+	sh.growthLeft -= used
+}
+
+// appendEntries appends the table's entries to buf.
+func (t *syncTable[K, V]) appendEntries(buf []*syncEntry[K, V]) []*syncEntry[K, V] {
+	for g := range t.ctrl {
+		for b := matchFull(t.ctrl[g].Load()); b != 0; b = b.rest() {
+			if e := t.slots[g*groupSlots+int(b.first())].Load(); e != nil {
+				buf = append(buf, e)
+			}
+		}
+	}
+	return buf
 }
 
 // Delete removes key and reports whether it was present.
 func (s *Sync[K, V]) Delete(key K) bool {
-	sh, h := s.lock(key, true)
-	ok := sh.m.delete(h, key)
-	sh.mu.Unlock()
-	return ok
-}
-
-// unlockAfterWrite releases a shard after an insertion and, if the shard
-// detected a flood, re-seeds the whole map once no lock is held.
-func (s *Sync[K, V]) unlockAfterWrite(sh *syncShard[K, V]) {
-	flooded, sd := sh.m.flooded, sh.seed
-	sh.m.flooded = false
-	sh.mu.Unlock()
-	if flooded {
-		s.rebuildAll(sd, true)
+	if s.getEntry(key) == nil {
+		return false // absent keys take no lock
+	}
+	_, sh, h := s.lock(key)
+	defer sh.mu.Unlock()
+	t := sh.tab.Load()
+	tag := h & 0x7f
+	p := (h >> 7) & t.mask
+	for i := uint64(1); ; i++ {
+		c := t.ctrl[p].Load()
+		for b := matchTag(c, tag); b != 0; b = b.rest() {
+			j := b.first()
+			sl := &t.slots[p*groupSlots+uint64(j)]
+			if e := sl.Load(); e == nil || e.key != key {
+				continue
+			}
+			// A group with an empty slot never made a probe move on, so
+			// its freed slot can be empty again; otherwise it stays a
+			// tombstone. Control byte first: readers that still see the
+			// tag find the old entry or nil, both correct.
+			if matchEmpty(c) != 0 {
+				t.ctrl[p].Store(setCtrl(c, j, ctrlEmpty))
+				sh.growthLeft++
+			} else {
+				t.ctrl[p].Store(setCtrl(c, j, ctrlDeleted))
+				sh.deleted++
+			}
+			sl.Store(nil)
+			sh.used--
+			sh.probeSum -= int(i - 1)
+			return true
+		}
+		if matchEmpty(c) != 0 {
+			return false
+		}
+		p = (p + i) & t.mask
 	}
 }
 
@@ -185,32 +408,32 @@ func (s *Sync[K, V]) unlockAfterWrite(sh *syncShard[K, V]) {
 // of per-shard counts taken one shard at a time.
 func (s *Sync[K, V]) Len() int {
 	n := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.RLock()
-		n += sh.m.used
-		sh.mu.RUnlock()
+	st := s.state.Load()
+	for i := range st.shards {
+		sh := &st.shards[i]
+		sh.mu.Lock()
+		n += sh.used
+		sh.mu.Unlock()
 	}
 	return n
 }
 
-// Range calls f for each entry until f returns false. It copies one
-// shard's entries under that shard's read lock and calls f with no lock
-// held, so f may use the map; each shard is seen as it was when Range
-// reached it, and the whole is not one atomic snapshot. An entry moved by a
-// concurrent re-seed may be missed or seen twice.
+// Range calls f for each entry until f returns false. It goes through the
+// shards of the map as it was when Range began: it copies one shard's
+// entries under that shard's lock and calls f with no lock held, so f may
+// use the map. No key is produced twice, and a key present for the whole
+// call is produced once; a key stored or deleted concurrently (also by f)
+// may be produced with any value it had during the call, or not at all.
 func (s *Sync[K, V]) Range(f func(key K, val V) bool) {
-	var buf []slot[K, V]
-	for i := range s.shards {
-		sh := &s.shards[i]
-		buf = buf[:0]
-		sh.mu.RLock()
-		sh.m.forEachTable(func(t *table[K, V]) {
-			buf = t.appendEntries(buf)
-		})
-		sh.mu.RUnlock()
-		for j := range buf {
-			if !f(buf[j].key, buf[j].val) {
+	st := s.state.Load()
+	var buf []*syncEntry[K, V]
+	for i := range st.shards {
+		sh := &st.shards[i]
+		sh.mu.Lock()
+		buf = sh.tab.Load().appendEntries(buf[:0])
+		sh.mu.Unlock()
+		for _, e := range buf {
+			if !f(e.key, e.val) {
 				return
 			}
 		}
@@ -227,20 +450,14 @@ func (s *Sync[K, V]) All() iter.Seq2[K, V] {
 func (s *Sync[K, V]) Clear() {
 	s.rebuild.Lock()
 	defer s.rebuild.Unlock()
-	s.lockAll()
-	sd := s.seed.Load()
+	old := s.state.Load()
+	retire(old)
+	k0, k1 := old.k0, old.k1
 	if !s.fixed {
-		k0, k1 := newSeed()
-		sd = &syncSeed{k0, k1}
+		k0, k1 = newSeed()
 	}
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.m.Clear()
-		sh.m.k0, sh.m.k1 = sd.k0, sd.k1
-		sh.seed = sd
-	}
-	s.seed.Store(sd)
-	s.unlockAll()
+	s.state.Store(s.newState(k0, k1, len(old.shards), s.shardCap))
+	unlockAll(old)
 }
 
 // Compact rebuilds every shard at the smallest size that holds its entries
@@ -250,84 +467,80 @@ func (s *Sync[K, V]) Compact() {
 }
 
 // rebuildAll rehashes every entry into fresh shards under a new seed (the
-// same one if it is fixed). With old set it is a flood response and does
-// nothing if another rebuild already replaced the seed old.
-func (s *Sync[K, V]) rebuildAll(old *syncSeed, flood bool) {
+// same one if it is fixed) and publishes them. With old set it is a flood
+// response and does nothing if another rebuild already replaced old.
+func (s *Sync[K, V]) rebuildAll(old *syncState[K, V], flood bool) {
 	s.rebuild.Lock()
 	defer s.rebuild.Unlock()
-	if old != nil && s.seed.Load() != old {
+	cur := s.state.Load()
+	if old != nil && cur != old {
 		return
 	}
-	s.lockAll()
-	defer s.unlockAll()
-	var entries []slot[K, V]
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.m.forEachTable(func(t *table[K, V]) {
-			entries = t.appendEntries(entries)
-		})
+	retire(cur)
+	defer unlockAll(cur)
+	var entries []*syncEntry[K, V]
+	for i := range cur.shards {
+		entries = cur.shards[i].tab.Load().appendEntries(entries)
 	}
-	sd := s.seed.Load()
+	k0, k1 := cur.k0, cur.k1
 	if !s.fixed {
-		k0, k1 := newSeed()
-		sd = &syncSeed{k0, k1}
+		k0, k1 = newSeed()
 	}
-	per := len(entries) >> (64 - s.shift)
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.m.k0, sh.m.k1 = sd.k0, sd.k1
-		sh.m.layout(max(per, sh.m.capHint))
-		sh.m.flooded = false
-		sh.seed = sd
-	}
+	// Bucket the entries by their new shard, then build each shard's
+	// table at the size its share needs.
+	n := len(cur.shards)
+	shift := 64 - uint(bits.Len(uint(n-1)))
+	parts := make([][]*syncEntry[K, V], n)
 	for _, e := range entries {
-		h := s.hash(sd.k0, sd.k1, e.key)
-		m := &s.shards[h>>s.shift].m
-		for !m.put(h, e.key, e.val) {
-		}
+		i := s.hash(k0, k1, e.key) >> shift
+		parts[i] = append(parts[i], e)
 	}
-	for i := range s.shards {
-		m := &s.shards[i].m
-		m.flooded = false
-		m.reseedFloor = 2 * m.used
+	st := &syncState[K, V]{k0: k0, k1: k1, shift: shift, shards: make([]syncShard[K, V], n)}
+	for i := range st.shards {
+		sh := &st.shards[i]
+		s.fill(st, sh, newSyncTable[K, V](syncGroupsFor(max(len(parts[i]), s.shardCap))), parts[i])
+		sh.reseedFloor = 2 * sh.used
 	}
-	s.seed.Store(sd)
+	s.state.Store(st)
 	if flood && !s.fixed {
 		s.reseeds.Add(1)
 	}
 }
 
-func (s *Sync[K, V]) lockAll() {
-	for i := range s.shards {
-		s.shards[i].mu.Lock()
+// retire locks every shard of st and marks it retired, so that writers
+// that reach it afterwards start over on the state that replaces it.
+func retire[K comparable, V any](st *syncState[K, V]) {
+	for i := range st.shards {
+		st.shards[i].mu.Lock()
+		st.shards[i].retired = true
 	}
 }
 
-func (s *Sync[K, V]) unlockAll() {
-	for i := range s.shards {
-		s.shards[i].mu.Unlock()
+func unlockAll[K comparable, V any](st *syncState[K, V]) {
+	for i := range st.shards {
+		st.shards[i].mu.Unlock()
 	}
 }
 
 // Stats returns the statistics of all shards combined, each shard read
-// under its own lock.
+// under its own lock. Each shard is one table.
 func (s *Sync[K, V]) Stats() Stats {
 	out := Stats{Reseeds: s.reseeds.Load(), FixedSeed: s.fixed}
-	probes := 0.0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.RLock()
-		st := sh.m.Stats()
-		sh.mu.RUnlock()
-		out.Len += st.Len
-		out.Capacity += st.Capacity
-		out.Tables += st.Tables
-		out.Tombstones += st.Tombstones
-		out.MaxProbe = max(out.MaxProbe, st.MaxProbe)
-		probes += st.MeanProbe * float64(st.Len)
+	probes := 0
+	st := s.state.Load()
+	for i := range st.shards {
+		sh := &st.shards[i]
+		sh.mu.Lock()
+		out.Len += sh.used
+		out.Capacity += len(sh.tab.Load().slots)
+		out.Tables++
+		out.Tombstones += sh.deleted
+		out.MaxProbe = max(out.MaxProbe, sh.maxProbe)
+		probes += sh.probeSum
+		sh.mu.Unlock()
 	}
 	if out.Len > 0 {
-		out.MeanProbe = probes / float64(out.Len)
+		out.MeanProbe = 1 + float64(probes)/float64(out.Len)
 	}
 	return out
 }

@@ -64,9 +64,7 @@ func TestSyncModel(t *testing.T) {
 			if s.Len() != len(model) {
 				t.Fatalf("Len %d, want %d", s.Len(), len(model))
 			}
-			for i := range s.shards {
-				checkInvariants(t, &s.shards[i].m)
-			}
+			checkSyncInvariants(t, s)
 		}
 	}
 	if st := s.Stats(); st.Len != len(model) || st.Reseeds != 0 {
@@ -128,16 +126,16 @@ func TestSyncConcurrent(t *testing.T) {
 func TestSyncReseed(t *testing.T) {
 	t.Parallel()
 	s := NewSync[int, int](WithShards(16), WithCapacity(16*4000))
-	sd := s.seed.Load()
+	sd := s.state.Load()
+	mask := sd.shards[0].tab.Load().mask
 	for i := range 2000 {
 		s.Put(-1-i, i) // bystanders that readers check
 	}
-	// Same shard (top 4 bits), same table in it (the next 3 bits) and
-	// same home group (bits 7..13).
+	// Same shard (top 4 bits) and same home group in its table.
 	var keys []int
 	for x := 0; len(keys) < 300; x++ {
 		h := HashUint64(sd.k0, sd.k1, uint64(x))
-		if h>>57 == 0 && (h>>7)&(maxTableGroups-1) == 0 {
+		if h>>60 == 0 && (h>>7)&mask == 0 {
 			keys = append(keys, x)
 		}
 	}
@@ -168,7 +166,7 @@ func TestSyncReseed(t *testing.T) {
 	wg.Wait()
 	st := s.Stats()
 	t.Logf("after the attack: %+v", st)
-	if st.Reseeds == 0 || s.seed.Load() == sd {
+	if st.Reseeds == 0 || s.state.Load().k0 == sd.k0 {
 		t.Fatal("no re-seed under crafted keys")
 	}
 	if st.Len != 2300 {
@@ -179,21 +177,19 @@ func TestSyncReseed(t *testing.T) {
 			t.Fatalf("lost crafted key %d", k)
 		}
 	}
-	for i := range s.shards {
-		checkInvariants(t, &s.shards[i].m)
-	}
+	checkSyncInvariants(t, s)
 }
 
 func TestSyncFixedSeedAndOptions(t *testing.T) {
 	t.Parallel()
 	s := NewSync[uint32, string](WithSeed(5, 6), WithShards(3), nil)
-	if len(s.shards) != 4 {
-		t.Fatalf("%d shards for WithShards(3)", len(s.shards))
+	if n := len(s.state.Load().shards); n != 4 {
+		t.Fatalf("%d shards for WithShards(3)", n)
 	}
 	s.Put(1, "one")
 	s.Clear()
 	s.Compact()
-	if sd := s.seed.Load(); sd.k0 != 5 || sd.k1 != 6 {
+	if sd := s.state.Load(); sd.k0 != 5 || sd.k1 != 6 {
 		t.Fatal("fixed seed changed")
 	}
 	if _, ok := s.GetBytes([]byte("x")); ok {
@@ -261,7 +257,78 @@ func TestSyncRebuildsUnderLoad(t *testing.T) {
 	if n != s.Len() {
 		t.Fatalf("Range saw %d entries, Len %d", n, s.Len())
 	}
-	for i := range s.shards {
-		checkInvariants(t, &s.shards[i].m)
+	checkSyncInvariants(t, s)
+}
+
+// checkSyncInvariants checks every shard of s's current state, each under
+// its lock: control bytes agree with the entries and their hashes, every
+// entry sits in its own shard and is found where it is, and the counters
+// match what the table holds.
+func checkSyncInvariants[K comparable, V any](t *testing.T, s *Sync[K, V]) {
+	t.Helper()
+	st := s.state.Load()
+	for i := range st.shards {
+		sh := &st.shards[i]
+		sh.mu.Lock()
+		err := checkSyncShard(s, st, i)
+		sh.mu.Unlock()
+		if err != nil {
+			t.Fatalf("shard %d: %v", i, err)
+		}
 	}
+}
+
+func checkSyncShard[K comparable, V any](s *Sync[K, V], st *syncState[K, V], i int) error {
+	sh := &st.shards[i]
+	tab := sh.tab.Load()
+	groups := len(tab.ctrl)
+	if groups&(groups-1) != 0 || tab.mask != uint64(groups-1) || len(tab.slots) != groups*groupSlots {
+		return fmt.Errorf("%d groups, %d slots, mask %d", groups, len(tab.slots), tab.mask)
+	}
+	full, deleted, empty, probes := 0, 0, 0, 0
+	for g := range tab.ctrl {
+		c := tab.ctrl[g].Load()
+		for j := uintptr(0); j < groupSlots; j++ {
+			e := tab.slots[g*groupSlots+int(j)].Load()
+			switch b := ctrlAt(c, j); {
+			case b == ctrlEmpty || b == ctrlDeleted:
+				if e != nil {
+					return fmt.Errorf("free slot %d/%d holds %v", g, j, e.key)
+				}
+				if b == ctrlEmpty {
+					empty++
+				} else {
+					deleted++
+				}
+			case b < 0x80:
+				full++
+				if e == nil {
+					return fmt.Errorf("full slot %d/%d has no entry", g, j)
+				}
+				h := s.hash(st.k0, st.k1, e.key)
+				if uint8(h&0x7f) != b || int(h>>st.shift) != i {
+					return fmt.Errorf("key %v: tag %#x, hash %#x, in shard %d", e.key, b, h, i)
+				}
+				sl, fe := tab.lookup(h, e.key)
+				if fe != e || sl != &tab.slots[g*groupSlots+int(j)] {
+					return fmt.Errorf("key %v at %d/%d not found there", e.key, g, j)
+				}
+				d, p := 0, (h>>7)&tab.mask
+				for p != uint64(g) {
+					d++
+					p = (p + uint64(d)) & tab.mask
+				}
+				probes += d
+			default:
+				return fmt.Errorf("bad control byte %#x", b)
+			}
+		}
+	}
+	if full != sh.used || deleted != sh.deleted || probes != sh.probeSum {
+		return fmt.Errorf("%d full, %d deleted, probe sum %d; counters say %d, %d, %d", full, deleted, probes, sh.used, sh.deleted, sh.probeSum)
+	}
+	if sh.growthLeft != growthLimit(groups)-full-deleted || sh.growthLeft < 0 || empty == 0 {
+		return fmt.Errorf("growthLeft %d with %d full, %d deleted, %d empty", sh.growthLeft, full, deleted, empty)
+	}
+	return nil
 }

@@ -162,13 +162,3 @@ func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
 	t.deleted = 0
 	t.growthLeft = growthLimit(len(t.ctrl)) - t.used
 }
-
-// appendEntries appends t's entries to buf.
-func (t *table[K, V]) appendEntries(buf []slot[K, V]) []slot[K, V] {
-	for g, c := range t.ctrl {
-		for b := matchFull(c); b != 0; b = b.rest() {
-			buf = append(buf, t.slots[g*groupSlots+int(b.first())])
-		}
-	}
-	return buf
-}
