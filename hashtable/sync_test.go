@@ -332,3 +332,65 @@ func checkSyncShard[K comparable, V any](s *Sync[K, V], st *syncState[K, V], i i
 	}
 	return nil
 }
+
+// TestSyncReadersDuringGrowth checks that lock-free readers never miss a
+// key that stays present while a writer grows every shard many times over
+// and churns tombstones (each growth publishes a new table).
+func TestSyncReadersDuringGrowth(t *testing.T) {
+	t.Parallel()
+	s := NewSync[int, int](WithShards(4))
+	const stable = 500
+	for i := range stable {
+		s.Put(-1-i, i)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var reads [2]int
+	for r := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := -1 - (i*13+r)%stable
+				if v, ok := s.Get(k); !ok || v != -1-k {
+					t.Errorf("reader lost %d: %d, %v", k, v, ok)
+					return
+				}
+				if _, ok := s.Get(1 << 40); ok {
+					t.Error("reader found a key never stored")
+					return
+				}
+				reads[r]++
+			}
+		}()
+	}
+	for i := range 30000 {
+		s.Put(i, i)
+		if i%4 != 0 {
+			s.Delete(i - 1)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if reads[0] == 0 || reads[1] == 0 {
+		t.Fatalf("readers did not run: %v", reads)
+	}
+	checkSyncInvariants(t, s)
+	want := stable
+	for k := range 30000 {
+		if (k+1)%4 == 0 || k == 29999 {
+			want++
+			if v, ok := s.Get(k); !ok || v != k {
+				t.Fatalf("Get(%d) = %d, %v after the churn", k, v, ok)
+			}
+		}
+	}
+	if got := s.Len(); got != want {
+		t.Fatalf("Len %d, want %d", got, want)
+	}
+}
