@@ -35,7 +35,9 @@ import (
 //
 // Sync is safe for concurrent use. It never calls user code (the hash
 // function aside) while holding a lock: Range and All call their callback
-// with no lock held. A Sync must not be copied after first use.
+// with no lock held. The zero Sync is an empty map ready to use, hashed as
+// by NewSyncFunc with a nil hash function. A Sync must not be copied after
+// first use.
 type Sync[K comparable, V any] struct {
 	hash     func(k0, k1 uint64, key K) uint64
 	state    atomic.Pointer[syncState[K, V]]
@@ -101,14 +103,10 @@ func NewSyncFunc[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, op
 }
 
 func newSync[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, c config) *Sync[K, V] {
-	n := c.shards
-	if n <= 0 {
-		n = max(16, 8*runtime.GOMAXPROCS(0))
-	}
-	b := uint(bits.Len(uint(n - 1)))
+	n := shardCount(c.shards)
 	s := &Sync[K, V]{
 		hash:     hash,
-		shardCap: c.capacity >> b,
+		shardCap: c.capacity / n,
 		fixed:    c.fixed,
 		str:      isStringKey[K](),
 	}
@@ -116,8 +114,35 @@ func newSync[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, c conf
 	if !c.fixed {
 		k0, k1 = newSeed()
 	}
-	s.state.Store(s.newState(k0, k1, 1<<b, s.shardCap))
+	s.state.Store(s.newState(k0, k1, n, s.shardCap))
 	return s
+}
+
+// shardCount is the number of shards for WithShards(n): n rounded up to a
+// power of two, or by default at least 16 and 8 per GOMAXPROCS.
+func shardCount(n int) int {
+	if n <= 0 {
+		n = max(16, 8*runtime.GOMAXPROCS(0))
+	}
+	return 1 << bits.Len(uint(n-1))
+}
+
+// load returns the current state, making a zero Sync usable on first use.
+func (s *Sync[K, V]) load() *syncState[K, V] {
+	if st := s.state.Load(); st != nil {
+		return st
+	}
+	s.rebuild.Lock()
+	defer s.rebuild.Unlock()
+	if st := s.state.Load(); st != nil {
+		return st
+	}
+	s.hash = defaultHasher[K]()
+	s.str = isStringKey[K]()
+	k0, k1 := newSeed()
+	st := s.newState(k0, k1, shardCount(0), 0)
+	s.state.Store(st)
+	return st
 }
 
 // newState returns n empty shards, each sized for per entries.
@@ -193,7 +218,7 @@ func (t *syncTable[K, V]) lookup(h uint64, key K) (*atomic.Pointer[syncEntry[K, 
 // Get returns the value stored under key and whether it was present. It
 // takes no lock.
 func (s *Sync[K, V]) Get(key K) (V, bool) {
-	st := s.state.Load()
+	st := s.load()
 	h := s.hash(st.k0, st.k1, key)
 	if e := st.shards[h>>st.shift].tab.Load().find(h, key); e != nil {
 		return e.val, true
@@ -205,7 +230,7 @@ func (s *Sync[K, V]) Get(key K) (V, bool) {
 // GetBytes is Get for a key given as bytes, for string-like key types; it
 // does not allocate. For other key types it reports false.
 func (s *Sync[K, V]) GetBytes(b []byte) (V, bool) {
-	if !s.str {
+	if s.load(); !s.str { // s.str is set before the first state is published
 		var zero V
 		return zero, false
 	}
@@ -217,7 +242,7 @@ func (s *Sync[K, V]) GetBytes(b []byte) (V, bool) {
 // over if a rebuild retired the shard between the hash and the lock.
 func (s *Sync[K, V]) lock(key K) (*syncState[K, V], *syncShard[K, V], uint64) {
 	for {
-		st := s.state.Load()
+		st := s.load()
 		h := s.hash(st.k0, st.k1, key)
 		sh := &st.shards[h>>st.shift]
 		sh.mu.Lock()
@@ -263,7 +288,7 @@ func (s *Sync[K, V]) LoadOrStore(key K, val V) (actual V, loaded bool) {
 }
 
 func (s *Sync[K, V]) getEntry(key K) *syncEntry[K, V] {
-	st := s.state.Load()
+	st := s.load()
 	h := s.hash(st.k0, st.k1, key)
 	return st.shards[h>>st.shift].tab.Load().find(h, key)
 }
@@ -408,7 +433,7 @@ func (s *Sync[K, V]) Delete(key K) bool {
 // of per-shard counts taken one shard at a time.
 func (s *Sync[K, V]) Len() int {
 	n := 0
-	st := s.state.Load()
+	st := s.load()
 	for i := range st.shards {
 		sh := &st.shards[i]
 		sh.mu.Lock()
@@ -425,7 +450,7 @@ func (s *Sync[K, V]) Len() int {
 // call is produced once; a key stored or deleted concurrently (also by f)
 // may be produced with any value it had during the call, or not at all.
 func (s *Sync[K, V]) Range(f func(key K, val V) bool) {
-	st := s.state.Load()
+	st := s.load()
 	var buf []*syncEntry[K, V]
 	for i := range st.shards {
 		sh := &st.shards[i]
@@ -448,6 +473,7 @@ func (s *Sync[K, V]) All() iter.Seq2[K, V] {
 
 // Clear removes every entry and draws a new seed unless it is fixed.
 func (s *Sync[K, V]) Clear() {
+	s.load()
 	s.rebuild.Lock()
 	defer s.rebuild.Unlock()
 	old := s.state.Load()
@@ -470,6 +496,7 @@ func (s *Sync[K, V]) Compact() {
 // same one if it is fixed) and publishes them. With old set it is a flood
 // response and does nothing if another rebuild already replaced old.
 func (s *Sync[K, V]) rebuildAll(old *syncState[K, V], flood bool) {
+	s.load()
 	s.rebuild.Lock()
 	defer s.rebuild.Unlock()
 	cur := s.state.Load()
@@ -527,7 +554,7 @@ func unlockAll[K comparable, V any](st *syncState[K, V]) {
 func (s *Sync[K, V]) Stats() Stats {
 	out := Stats{Reseeds: s.reseeds.Load(), FixedSeed: s.fixed}
 	probes := 0
-	st := s.state.Load()
+	st := s.load()
 	for i := range st.shards {
 		sh := &st.shards[i]
 		sh.mu.Lock()

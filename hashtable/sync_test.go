@@ -394,3 +394,48 @@ func TestSyncReadersDuringGrowth(t *testing.T) {
 		t.Fatalf("Len %d, want %d", got, want)
 	}
 }
+
+// TestSyncZeroValue uses a zero Sync from several goroutines at once: the
+// first use initialises it exactly once.
+func TestSyncZeroValue(t *testing.T) {
+	t.Parallel()
+	var s Sync[string, int]
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := fmt.Sprint(w)
+			if _, ok := s.GetBytes([]byte(k)); ok {
+				t.Errorf("found %q in an empty map", k)
+			}
+			s.Put(k, w)
+		}()
+	}
+	wg.Wait()
+	for w := range 4 {
+		if v, ok := s.Get(fmt.Sprint(w)); !ok || v != w {
+			t.Fatalf("Get(%d) = %d, %v", w, v, ok)
+		}
+	}
+	if st := s.Stats(); st.Len != 4 || st.FixedSeed {
+		t.Fatalf("Stats %+v", st)
+	}
+	// Every method works as the first call on a zero Sync.
+	for _, first := range []func(*Sync[int, int]){
+		func(z *Sync[int, int]) { z.Clear() },
+		func(z *Sync[int, int]) { z.Compact() },
+		func(z *Sync[int, int]) { z.Range(func(int, int) bool { return true }) },
+		func(z *Sync[int, int]) { z.Delete(1) },
+		func(z *Sync[int, int]) { z.LoadOrStore(2, 2) },
+		func(z *Sync[int, int]) { z.Stats() },
+		func(z *Sync[int, int]) { z.Len() },
+	} {
+		var z Sync[int, int]
+		first(&z)
+		z.Put(1, 1)
+		if v, ok := z.Get(1); !ok || v != 1 || z.Len() < 1 {
+			t.Fatal("zero Sync unusable after its first call")
+		}
+	}
+}
