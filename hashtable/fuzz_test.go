@@ -106,3 +106,72 @@ func fuzzOps(t *testing.T, m *Map[uint16, int], ops []byte) {
 		t.Fatalf("All gave %d entries, want %d", len(got), len(model))
 	}
 }
+
+// FuzzSync runs a byte-coded sequence of operations against a Sync and the
+// builtin map (two bytes an operation, as in FuzzMap), with SipHash and
+// with a hash that sends every key to one of three values, and checks each
+// shard's structure at the end.
+func FuzzSync(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 2, 1, 1, 2, 1, 1, 1, 3, 0, 4, 0, 5, 0})
+	seq := make([]byte, 0, 1024)
+	for i := range 512 {
+		seq = append(seq, byte(i%3)*2%7, byte(i*11))
+	}
+	f.Add(seq)
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		ops = ops[:min(len(ops), 4096)]
+		weak := func(_, _ uint64, k uint16) uint64 { return uint64(k%3) << 62 }
+		fuzzSyncOps(t, NewSync[uint16, int](WithShards(4)), ops)
+		fuzzSyncOps(t, NewSyncFunc[uint16, int](weak, WithShards(2)), ops)
+	})
+}
+
+func fuzzSyncOps(t *testing.T, s *Sync[uint16, int], ops []byte) {
+	model := map[uint16]int{}
+	for i := 0; i+1 < len(ops); i += 2 {
+		k := uint16(ops[i+1]) * 13
+		if ops[i]&0x80 != 0 {
+			k += uint16(ops[i]&0x70) << 8
+		}
+		switch ops[i] & 0x0f % 7 {
+		case 0:
+			s.Put(k, i)
+			model[k] = i
+		case 1:
+			got, loaded := s.LoadOrStore(k, i)
+			want, ok := model[k]
+			if !ok {
+				want = i
+				model[k] = i
+			}
+			if got != want || loaded != ok {
+				t.Fatalf("op %d: LoadOrStore(%d) = %d, %v; want %d, %v", i, k, got, loaded, want, ok)
+			}
+		case 2:
+			_, want := model[k]
+			if got := s.Delete(k); got != want {
+				t.Fatalf("op %d: Delete(%d) = %v, want %v", i, k, got, want)
+			}
+			delete(model, k)
+		case 3:
+			got, ok := s.Get(k)
+			want, wok := model[k]
+			if ok != wok || got != want {
+				t.Fatalf("op %d: Get(%d) = %d, %v; want %d, %v", i, k, got, ok, want, wok)
+			}
+		case 4:
+			s.Clear()
+			clear(model)
+		case 5:
+			s.Compact()
+		case 6:
+			if got := maps.Collect(s.All()); !maps.Equal(got, model) {
+				t.Fatalf("op %d: All gave %d entries, want %d", i, len(got), len(model))
+			}
+		}
+	}
+	if s.Len() != len(model) {
+		t.Fatalf("Len %d, want %d", s.Len(), len(model))
+	}
+	checkSyncInvariants(t, s)
+}
