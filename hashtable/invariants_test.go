@@ -41,6 +41,9 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 			}
 		}
 		groups := len(t.ctrl)
+		if t.side != nil && (len(t.side) != len(t.slots) || t.sideShift > t.localDepth) {
+			return fmt.Errorf("table at %d: %d side bytes for %d slots, side shift %d at depth %d", i, len(t.side), len(t.slots), t.sideShift, t.localDepth)
+		}
 		if len(t.slots) != groups*groupSlots {
 			return fmt.Errorf("table at %d: %d groups, %d slots", i, groups, len(t.slots))
 		}
@@ -62,7 +65,7 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 					if uint8(h&0x7f) != b {
 						return fmt.Errorf("table at %d slot %d: tag %#x, hash tag %#x", i, g*groupSlots+int(s), b, h&0x7f)
 					}
-					if m.dir[(h<<m.skip)>>m.shift] != t {
+					if m.dir[h>>m.shift] != t {
 						return fmt.Errorf("key %v is in the wrong table", key)
 					}
 					ft, fg, j, dist, ok := m.find(h, key)
@@ -70,6 +73,15 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 						return fmt.Errorf("key %v at %d/%d not found by find (found %v at %d)", key, g, s, ok, j)
 					}
 					probes += dist
+					if t.side != nil {
+						want := sideBits(h, t.sideShift)
+						if dist > 0 {
+							want |= sideAway
+						}
+						if got := t.side[g*groupSlots+int(s)]; got != want {
+							return fmt.Errorf("key %v at %d/%d: side byte %#x, want %#x", key, g, s, got, want)
+						}
+					}
 				default:
 					return fmt.Errorf("table at %d: bad control byte %#x", i, b)
 				}

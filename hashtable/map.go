@@ -14,9 +14,9 @@ type Key interface {
 		~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr
 }
 
-// maxDepth bounds the directory: it is indexed by the top hash bits (below
-// the ones a Sync reserves for its shard index), which must stay clear of
-// the bits that pick a group inside a table and the 7-bit tag.
+// maxDepth bounds the directory: it is indexed by the top hash bits, which
+// must stay clear of the bits that pick a group inside a table and the
+// 7-bit tag.
 const maxDepth = 32
 
 // Map is a hash map from K to V: an extendible-hashing directory of Swiss
@@ -28,8 +28,7 @@ const maxDepth = 32
 // NewFunc with a nil hash function.
 type Map[K comparable, V any] struct {
 	dir   []*table[K, V] // 1<<depth entries; a table of local depth L fills 1<<(depth-L) of them
-	shift uint           // 64 - depth: the directory index is (h << skip) >> shift
-	skip  uint           // top hash bits reserved for a Sync's shard index
+	shift uint           // 64 - depth: the directory index is h >> shift
 	depth uint8
 
 	hash   func(k0, k1 uint64, key K) uint64
@@ -41,9 +40,8 @@ type Map[K comparable, V any] struct {
 	capHint     int
 	iterators   int // running All loops: no in-place rehash while positive
 	fixed       bool
-	external    bool // inside a Sync: the Sync owns the seed and re-seeds
 	stringKey   bool
-	flooded     bool // external only: a flood wants the owner to re-seed
+	sipString   bool // hash is SipHash-2-4 of a string key: Put calls Hash directly
 }
 
 // New returns an empty map whose keys are hashed with SipHash-2-4 under a
@@ -51,6 +49,7 @@ type Map[K comparable, V any] struct {
 func New[K Key, V any](opts ...Option) *Map[K, V] {
 	m := &Map[K, V]{}
 	m.init(sipHasher[K](), buildConfig(opts))
+	m.sipString = m.stringKey
 	return m
 }
 
@@ -62,11 +61,13 @@ func New[K Key, V any](opts ...Option) *Map[K, V] {
 // type is one of Key's and hash/maphash.Comparable, under a random
 // maphash.Seed mixed with the map's seed, otherwise.
 func NewFunc[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, opts ...Option) *Map[K, V] {
+	sip := hash == nil
 	if hash == nil {
 		hash = defaultHasher[K]()
 	}
 	m := &Map[K, V]{}
 	m.init(hash, buildConfig(opts))
+	m.sipString = sip && m.stringKey
 	return m
 }
 
@@ -102,6 +103,7 @@ func isStringKey[K comparable]() bool {
 // lazyInit makes a zero Map usable.
 func (m *Map[K, V]) lazyInit() {
 	m.init(defaultHasher[K](), config{})
+	m.sipString = m.stringKey
 }
 
 // layout replaces the directory with empty tables sized for n entries.
@@ -111,7 +113,7 @@ func (m *Map[K, V]) layout(n int) {
 	m.shift = 64 - uint(depth)
 	m.dir = make([]*table[K, V], 1<<depth)
 	for i := range m.dir {
-		m.dir[i] = newTable[K, V](groups, depth, uint64(i))
+		m.dir[i] = newTable[K, V](groups, depth, uint64(i), depth, depth == 0)
 	}
 	m.used = 0
 }
@@ -145,7 +147,7 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 		return zero, false
 	}
 	h := m.hash(m.k0, m.k1, key)
-	t := m.dir[(h<<m.skip)>>m.shift]
+	t := m.dir[h>>m.shift]
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
@@ -186,7 +188,7 @@ func (m *Map[K, V]) Has(key K) bool {
 // find returns the table holding key, the group and the slot index within
 // it, and the number of groups probed past key's home group.
 func (m *Map[K, V]) find(h uint64, key K) (t *table[K, V], g uint64, j uintptr, dist int, ok bool) {
-	t = m.dir[(h<<m.skip)>>m.shift]
+	t = m.dir[h>>m.shift]
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
@@ -210,8 +212,13 @@ func (m *Map[K, V]) Put(key K, val V) {
 		m.lazyInit()
 	}
 	for {
-		k0, k1 := m.k0, m.k1
-		if m.put(m.hash(k0, k1, key), key, val) {
+		var h uint64
+		if m.sipString {
+			h = Hash(m.k0, m.k1, *(*string)(unsafe.Pointer(&key)))
+		} else {
+			h = m.hash(m.k0, m.k1, key)
+		}
+		if m.put(h, key, val) {
 			return
 		}
 		// A growth step ran; it may have re-seeded, so hash again.
@@ -222,7 +229,7 @@ func (m *Map[K, V]) Put(key K, val V) {
 // grow a table first and the caller must retry (rehashing the key if the
 // seed changed).
 func (m *Map[K, V]) put(h uint64, key K, val V) bool {
-	t := m.dir[(h<<m.skip)>>m.shift]
+	t := m.dir[h>>m.shift]
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	var ins uint64
@@ -259,7 +266,15 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 		t.deleted--
 	}
 	*ic = setCtrl(*ic, insSlot, uint8(tag))
-	t.slots[ins*groupSlots+uint64(insSlot)] = slot[K, V]{key, val}
+	k := ins*groupSlots + uint64(insSlot)
+	t.slots[k] = slot[K, V]{key, val}
+	if t.side != nil {
+		sd := sideBits(h, t.sideShift)
+		if insDist > 0 {
+			sd |= sideAway
+		}
+		t.side[k] = sd
+	}
 	t.used++
 	m.used++
 	t.probeSum += insDist
@@ -315,7 +330,7 @@ func (m *Map[K, V]) Clear() {
 	m.forEachTable(func(t *table[K, V]) { t.clear() })
 	m.used = 0
 	m.reseedFloor = 0
-	if !m.fixed && !m.external {
+	if !m.fixed {
 		m.k0, m.k1 = newSeed()
 	}
 }
@@ -329,7 +344,7 @@ func (m *Map[K, V]) Compact() {
 		return
 	}
 	k0, k1 := m.k0, m.k1
-	if !m.fixed && !m.external {
+	if !m.fixed {
 		k0, k1 = newSeed()
 	}
 	m.rebuild(k0, k1)
@@ -369,12 +384,13 @@ func (m *Map[K, V]) grow(t *table[K, V]) {
 // set and the map is this single table, every entry is rehashed here anyway,
 // so it also draws a new seed unless the seed is fixed.
 func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
-	if mayReseed && len(m.dir) == 1 && !m.fixed && !m.external {
+	if mayReseed && len(m.dir) == 1 && !m.fixed {
 		m.k0, m.k1 = newSeed()
 	}
 	oldCtrl, oldSlots := t.ctrl, t.slots
 	t.gen++
-	t.alloc(groups)
+	t.alloc(groups, t.side != nil)
+	t.sideShift = t.localDepth
 	for g, c := range oldCtrl {
 		for b := matchFull(c); b != 0; b = b.rest() {
 			s := &oldSlots[g*groupSlots+int(b.first())]
@@ -398,14 +414,34 @@ func (m *Map[K, V]) split(t *table[K, V]) {
 		m.flood()
 		return
 	}
-	lo := newTable[K, V](groups, l+1, t.prefix<<1)
-	hi := newTable[K, V](groups, l+1, t.prefix<<1|1)
+	// The split bit is bit k of the side bits while k < 7: then entries in
+	// their home group move without a hash, and lo and hi keep t's side
+	// bits; otherwise every entry is hashed and lo and hi start afresh.
+	k := int(l) - int(t.sideShift)
+	fast := t.side != nil && k >= 0 && k < 7
+	shift := t.sideShift
+	if !fast {
+		shift = l + 1
+	}
+	lo := newTable[K, V](groups, l+1, t.prefix<<1, shift, true)
+	hi := newTable[K, V](groups, l+1, t.prefix<<1|1, shift, true)
 	bit := 63 - uint(l)
 	for g, c := range t.ctrl {
 		for b := matchFull(c); b != 0; b = b.rest() {
-			s := &t.slots[g*groupSlots+int(b.first())]
+			j := g*groupSlots + int(b.first())
+			s := &t.slots[j]
+			if fast && t.side[j]&sideAway == 0 {
+				sd := t.side[j]
+				// In its home group g, which is also its home in lo and hi.
+				half := lo
+				if (sd>>(6-k))&1 != 0 {
+					half = hi
+				}
+				half.place(uint64(g), ctrlAt(c, b.first()), sd, s.key, s.val)
+				continue
+			}
 			h := m.hash(m.k0, m.k1, s.key)
-			if ((h<<m.skip)>>bit)&1 == 0 {
+			if (h>>bit)&1 == 0 {
 				lo.insertNew(h, s.key, s.val)
 			} else {
 				hi.insertNew(h, s.key, s.val)
@@ -456,10 +492,6 @@ func (m *Map[K, V]) flood() {
 		return
 	}
 	m.reseedFloor = 2 * m.used
-	if m.external {
-		m.flooded = true
-		return
-	}
 	k0, k1 := newSeed()
 	m.rebuild(k0, k1)
 	m.reseeds++
@@ -480,7 +512,7 @@ func (m *Map[K, V]) rebuild(k0, k1 uint64) {
 			for b := matchFull(c); b != 0; b = b.rest() {
 				s := &t.slots[g*groupSlots+int(b.first())]
 				h := m.hash(k0, k1, s.key)
-				nt := m.dir[(h<<m.skip)>>m.shift]
+				nt := m.dir[h>>m.shift]
 				if nt.growthLeft == 0 {
 					// An uneven spread filled this table: give it room
 					// without a split, which could recurse into rebuild.

@@ -458,3 +458,52 @@ func TestZeroMapOfOtherKeyType(t *testing.T) {
 		t.Fatalf("zero Map of struct keys: Get = %d, %v; Len %d", v, ok, m.Len())
 	}
 }
+
+// TestSplitSideBytes grows maps through more than seven splits per table
+// (the side bytes then run out and are refilled), with deletions mixed in,
+// from an empty map, from a presized one (no side bytes until its first
+// split) and after Compact, and checks every side byte against a fresh hash
+// (checkInvariants) and every entry against a builtin map.
+func TestSplitSideBytes(t *testing.T) {
+	t.Parallel()
+	n := 150000
+	if testing.Short() {
+		n = 30000
+	}
+	for _, hint := range []int{0, n / 3} {
+		for _, fixed := range []bool{false, true} {
+			opts := []Option{WithCapacity(hint)}
+			if fixed {
+				opts = append(opts, WithSeed(1, 2))
+			}
+			m := New[int, int](opts...)
+			model := map[int]int{}
+			for i := range n {
+				m.Put(i*7, i)
+				model[i*7] = i
+				if i%5 == 0 {
+					m.Delete(i * 3)
+					delete(model, i*3)
+				}
+			}
+			checkInvariants(t, m)
+			if st := m.Stats(); st.Tables < 128 {
+				t.Fatalf("only %d tables: not enough splits to test", st.Tables)
+			}
+			m.Compact()
+			for i := n; i < n+n/2; i++ {
+				m.Put(i*7, i)
+				model[i*7] = i
+			}
+			checkInvariants(t, m)
+			if m.Len() != len(model) {
+				t.Fatalf("Len %d, want %d", m.Len(), len(model))
+			}
+			for k, v := range model {
+				if got, ok := m.Get(k); !ok || got != v {
+					t.Fatalf("Get(%d) = %d, %v; want %d", k, got, ok, v)
+				}
+			}
+		}
+	}
+}

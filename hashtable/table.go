@@ -43,26 +43,61 @@ type table[K comparable, V any] struct {
 	probeSum int // sum over entries of groups probed past the home group
 	maxProbe int // longest such probe since the table was built
 
-	localDepth uint8  // hash bits (below the skipped ones) shared by the table's keys
+	localDepth uint8  // top hash bits shared by the table's keys
 	prefix     uint64 // the value of those bits
 	gen        uint32 // bumped when groups are abandoned or the table is retired
+	sideShift  uint8  // side bits are hash bits 63-sideShift down to 57-sideShift
+
+	// nil, or per slot: the sideBits of its key's hash, with sideAway if
+	// it is not in its home group. Last, to keep the fields lookups read
+	// together at the start.
+	side []uint8
 }
 
 func growthLimit(groups int) int { return groups * groupSlots * 7 / 8 }
 
-func newTable[K comparable, V any](groups int, depth uint8, prefix uint64) *table[K, V] {
-	t := &table[K, V]{localDepth: depth, prefix: prefix}
-	t.alloc(groups)
+// Side bytes. A split must know one more hash bit of every entry, and
+// where its home group is; rehashing every entry with SipHash for that
+// costs more than the rest of the split. So each slot keeps, in a byte
+// apart from the slots, the 7 hash bits that follow the directory bits at
+// depth sideShift (the bits the next 7 splits of the table use), and
+// sideAway when the entry sits past its home group. A split reads the bit
+// it needs there and moves entries that sit in their home group without
+// hashing them; it hashes only displaced entries, and every entry once the
+// 7 bits are used up.
+//
+// Tables made by splits keep side bytes, and so does a map's single table
+// (which doubles by rehashing, so the bytes only serve its first split).
+// The tables of a map laid out for many entries up front (WithCapacity,
+// Compact, re-seeding) do not: their insertions skip the side store, which
+// costs a cache miss per insertion at a million entries, and their first
+// split hashes every entry.
+const sideAway = 0x80
+
+// sideBits returns the side byte of hash h in a table with the given
+// sideShift, for an entry in its home group.
+func sideBits(h uint64, shift uint8) uint8 { return uint8((h << shift) >> 57) }
+
+func newTable[K comparable, V any](groups int, depth uint8, prefix uint64, sideShift uint8, side bool) *table[K, V] {
+	t := &table[K, V]{localDepth: depth, prefix: prefix, sideShift: sideShift}
+	t.alloc(groups, side)
 	return t
 }
 
 // alloc gives t a fresh, empty array of the given number of groups.
-func (t *table[K, V]) alloc(groups int) {
+func (t *table[K, V]) alloc(groups int, side bool) {
 	t.ctrl = make([]uint64, groups)
 	for i := range t.ctrl {
 		t.ctrl[i] = allEmpty
 	}
 	t.slots = make([]slot[K, V], groups*groupSlots)
+	t.side = nil
+	if side {
+		// One byte more than needed puts side arrays in a larger size
+		// class than the control words of the same table, so that these
+		// stay packed on as few pages as before.
+		t.side = make([]uint8, groups*groupSlots, groups*groupSlots+1)
+	}
 	t.mask = uint64(groups - 1)
 	t.used, t.deleted = 0, 0
 	t.growthLeft = growthLimit(groups)
@@ -73,14 +108,26 @@ func (t *table[K, V]) alloc(groups int) {
 // room, during rebuilds. It returns nothing: the table's counters are
 // updated in place.
 func (t *table[K, V]) insertNew(h uint64, key K, val V) {
-	p := (h >> 7) & t.mask
+	t.place((h>>7)&t.mask, uint8(h&0x7f), sideBits(h, t.sideShift), key, val)
+}
+
+// place is insertNew for an entry whose home group, tag and side bits are
+// known.
+func (t *table[K, V]) place(p uint64, tag, side uint8, key K, val V) {
 	for i := uint64(1); ; i++ {
 		c := &t.ctrl[p]
 		if b := matchEmptyOrDeleted(*c); b != 0 {
 			j := b.first()
 			wasEmpty := ctrlAt(*c, j) == ctrlEmpty
-			*c = setCtrl(*c, j, uint8(h&0x7f))
-			t.slots[p*groupSlots+uint64(j)] = slot[K, V]{key, val}
+			*c = setCtrl(*c, j, tag)
+			k := p*groupSlots + uint64(j)
+			t.slots[k] = slot[K, V]{key, val}
+			if t.side != nil {
+				if i > 1 {
+					side |= sideAway
+				}
+				t.side[k] = side
+			}
 			if wasEmpty {
 				t.growthLeft--
 			} else {
@@ -138,13 +185,23 @@ func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
 				}
 				t.probeSum += int(d)
 				t.maxProbe = max(t.maxProbe, int(d))
+				sd := sideBits(h, t.sideShift)
+				if d > 0 {
+					sd |= sideAway
+				}
 				if p == uint64(g) {
 					// The entry's first free slot is in its own group: stay.
 					t.ctrl[g] = setCtrl(t.ctrl[g], s, tag)
+					if t.side != nil {
+						t.side[g*groupSlots+int(s)] = sd
+					}
 					break
 				}
 				j := b.first()
 				dst := &t.slots[p*groupSlots+uint64(j)]
+				if t.side != nil {
+					t.side[p*groupSlots+uint64(j)] = sd
+				}
 				if ctrlAt(t.ctrl[p], j) == ctrlEmpty {
 					*dst = *src
 					*src = slot[K, V]{}
