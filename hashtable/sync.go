@@ -3,6 +3,7 @@ package hashtable
 import (
 	"iter"
 	"math/bits"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,7 @@ type Sync[K comparable, V any] struct {
 	shardCap int // per-shard capacity hint from WithCapacity
 	fixed    bool
 	str      bool
+	inline   bool // V is kept in syncEntry.word
 	reseeds  atomic.Uint64
 	rebuild  sync.Mutex // serialises whole-map rebuilds
 }
@@ -82,9 +84,70 @@ type syncTable[K comparable, V any] struct {
 	mask  uint64
 }
 
+// syncEntry is a key and its current value. The key never changes; the
+// value is replaced atomically, without a lock: in word, as its bits, when
+// V is a small type without pointers (see inlineValue), else in box, which
+// points to an immutable copy.
 type syncEntry[K comparable, V any] struct {
-	key K
-	val V
+	key  K
+	word atomic.Uint64
+	box  atomic.Pointer[V]
+}
+
+// syncEntryBox allocates an entry together with the first value its box
+// points to: one allocation per insertion.
+type syncEntryBox[K comparable, V any] struct {
+	e syncEntry[K, V]
+	v V
+}
+
+// inlineValue reports whether V fits in a syncEntry's word: at most 8
+// bytes and no pointers.
+func inlineValue[V any]() bool {
+	switch reflect.TypeFor[V]().Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64:
+		return true
+	}
+	return false
+}
+
+// newEntry returns an entry holding key and val, not yet published.
+func (s *Sync[K, V]) newEntry(key K, val V) *syncEntry[K, V] {
+	if s.inline {
+		e := &syncEntry[K, V]{key: key}
+		e.word.Store(wordOf(val))
+		return e
+	}
+	b := &syncEntryBox[K, V]{e: syncEntry[K, V]{key: key}, v: val}
+	b.e.box.Store(&b.v)
+	return &b.e
+}
+
+// value returns e's current value.
+func (s *Sync[K, V]) value(e *syncEntry[K, V]) V {
+	if s.inline {
+		w := e.word.Load()
+		return *(*V)(unsafe.Pointer(&w))
+	}
+	return *e.box.Load()
+}
+
+// set replaces e's value with val.
+func (s *Sync[K, V]) set(e *syncEntry[K, V], val V) {
+	if s.inline {
+		e.word.Store(wordOf(val))
+		return
+	}
+	e.box.Store(&val)
+}
+
+// wordOf returns the bits of a value that inlineValue accepts.
+func wordOf[V any](v V) uint64 {
+	var w uint64
+	*(*V)(unsafe.Pointer(&w)) = v
+	return w
 }
 
 // NewSync returns an empty concurrent map keyed by SipHash-2-4 under a
@@ -109,6 +172,7 @@ func newSync[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, c conf
 		shardCap: c.capacity / n,
 		fixed:    c.fixed,
 		str:      isStringKey[K](),
+		inline:   inlineValue[V](),
 	}
 	k0, k1 := c.k0, c.k1
 	if !c.fixed {
@@ -139,6 +203,7 @@ func (s *Sync[K, V]) load() *syncState[K, V] {
 	}
 	s.hash = defaultHasher[K]()
 	s.str = isStringKey[K]()
+	s.inline = inlineValue[V]()
 	k0, k1 := newSeed()
 	st := s.newState(k0, k1, shardCount(0), 0)
 	s.state.Store(st)
@@ -221,7 +286,7 @@ func (s *Sync[K, V]) Get(key K) (V, bool) {
 	st := s.load()
 	h := s.hash(st.k0, st.k1, key)
 	if e := st.shards[h>>st.shift].tab.Load().find(h, key); e != nil {
-		return e.val, true
+		return s.value(e), true
 	}
 	var zero V
 	return zero, false
@@ -238,30 +303,38 @@ func (s *Sync[K, V]) GetBytes(b []byte) (V, bool) {
 	return s.Get(*(*K)(unsafe.Pointer(&str)))
 }
 
-// lock hashes key under the current seed and locks its shard, starting
-// over if a rebuild retired the shard between the hash and the lock.
-func (s *Sync[K, V]) lock(key K) (*syncState[K, V], *syncShard[K, V], uint64) {
+// lock locks key's shard, given the state st and hash h computed for key
+// a moment ago. If a rebuild retired the shard in between, it starts over
+// on the current state, hashing key again.
+func (s *Sync[K, V]) lock(st *syncState[K, V], h uint64, key K) (*syncState[K, V], *syncShard[K, V], uint64) {
 	for {
-		st := s.load()
-		h := s.hash(st.k0, st.k1, key)
 		sh := &st.shards[h>>st.shift]
 		sh.mu.Lock()
 		if !sh.retired {
 			return st, sh, h
 		}
 		sh.mu.Unlock()
+		st = s.load()
+		h = s.hash(st.k0, st.k1, key)
 	}
 }
 
-// Put stores val under key, replacing any previous value.
+// Put stores val under key, replacing any previous value. Replacing the
+// value of a present key takes no lock (and allocates nothing when V is a
+// number or a bool); inserting a key locks its shard.
 func (s *Sync[K, V]) Put(key K, val V) {
-	st, sh, h := s.lock(key)
-	if sl, _ := sh.tab.Load().lookup(h, key); sl != nil {
-		sl.Store(&syncEntry[K, V]{key, val})
+	st, h, e := s.getEntry(key)
+	if e != nil {
+		s.set(e, val)
+		return
+	}
+	st, sh, h := s.lock(st, h, key)
+	if e := sh.tab.Load().find(h, key); e != nil {
+		s.set(e, val)
 		sh.mu.Unlock()
 		return
 	}
-	flood := s.insert(st, sh, h, &syncEntry[K, V]{key, val})
+	flood := s.insert(st, sh, h, s.newEntry(key, val))
 	sh.mu.Unlock()
 	if flood {
 		s.rebuildAll(st, true)
@@ -271,15 +344,16 @@ func (s *Sync[K, V]) Put(key K, val V) {
 // LoadOrStore returns the value stored under key and true if key is
 // present; otherwise it stores val and returns val and false.
 func (s *Sync[K, V]) LoadOrStore(key K, val V) (actual V, loaded bool) {
-	if e := s.getEntry(key); e != nil {
-		return e.val, true // the common case of a present key takes no lock
+	st, h, e := s.getEntry(key)
+	if e != nil {
+		return s.value(e), true // the common case of a present key takes no lock
 	}
-	st, sh, h := s.lock(key)
+	st, sh, h := s.lock(st, h, key)
 	if e := sh.tab.Load().find(h, key); e != nil {
 		sh.mu.Unlock()
-		return e.val, true
+		return s.value(e), true
 	}
-	flood := s.insert(st, sh, h, &syncEntry[K, V]{key, val})
+	flood := s.insert(st, sh, h, s.newEntry(key, val))
 	sh.mu.Unlock()
 	if flood {
 		s.rebuildAll(st, true)
@@ -287,10 +361,12 @@ func (s *Sync[K, V]) LoadOrStore(key K, val V) (actual V, loaded bool) {
 	return val, false
 }
 
-func (s *Sync[K, V]) getEntry(key K) *syncEntry[K, V] {
+// getEntry returns the current state, key's hash under its seed and key's
+// entry, or nil. It takes no lock.
+func (s *Sync[K, V]) getEntry(key K) (*syncState[K, V], uint64, *syncEntry[K, V]) {
 	st := s.load()
 	h := s.hash(st.k0, st.k1, key)
-	return st.shards[h>>st.shift].tab.Load().find(h, key)
+	return st, h, st.shards[h>>st.shift].tab.Load().find(h, key)
 }
 
 // insert adds e, whose key is absent, to the shard, growing its table
@@ -390,10 +466,11 @@ func (t *syncTable[K, V]) appendEntries(buf []*syncEntry[K, V]) []*syncEntry[K, 
 
 // Delete removes key and reports whether it was present.
 func (s *Sync[K, V]) Delete(key K) bool {
-	if s.getEntry(key) == nil {
+	st, h, e := s.getEntry(key)
+	if e == nil {
 		return false // absent keys take no lock
 	}
-	_, sh, h := s.lock(key)
+	_, sh, h := s.lock(st, h, key)
 	defer sh.mu.Unlock()
 	t := sh.tab.Load()
 	tag := h & 0x7f
@@ -458,7 +535,7 @@ func (s *Sync[K, V]) Range(f func(key K, val V) bool) {
 		buf = sh.tab.Load().appendEntries(buf[:0])
 		sh.mu.Unlock()
 		for _, e := range buf {
-			if !f(e.key, e.val) {
+			if !f(e.key, s.value(e)) {
 				return
 			}
 		}

@@ -440,3 +440,62 @@ func TestSyncZeroValue(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncValuesNotTorn replaces the values of present keys (without a
+// lock) from two writers while readers check that every value they see is
+// one a writer stored whole: for a value kept inline (int64) and for one
+// kept behind a pointer ([3]int).
+func TestSyncValuesNotTorn(t *testing.T) {
+	t.Parallel()
+	if !inlineValue[int64]() || inlineValue[[3]int]() || inlineValue[string]() || inlineValue[*int]() {
+		t.Fatal("inlineValue misclassifies")
+	}
+	inl := NewSync[int, int64]()
+	box := NewSync[int, [3]int]()
+	const keys = 64
+	for k := range keys {
+		inl.Put(k, 0)
+		box.Put(k, [3]int{})
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				x := i*2 + w
+				inl.Put(i%keys, int64(x)<<32|int64(x))
+				box.Put(i%keys, [3]int{x, x, x})
+			}
+		}()
+	}
+	for i := range 200000 {
+		v, ok := inl.Get(i % keys)
+		if !ok || v>>32 != v&0xffffffff {
+			t.Fatalf("inline value %#x, %v", v, ok)
+		}
+		b, ok := box.Get(i % keys)
+		if !ok || b[0] != b[1] || b[1] != b[2] {
+			t.Fatalf("boxed value %v, %v", b, ok)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	n := 0
+	box.Range(func(k int, v [3]int) bool {
+		if v[0] != v[1] || v[1] != v[2] {
+			t.Errorf("Range gave %v for %d", v, k)
+		}
+		n++
+		return true
+	})
+	if n != keys || inl.Len() != keys {
+		t.Fatalf("%d and %d keys, want %d", n, inl.Len(), keys)
+	}
+}
