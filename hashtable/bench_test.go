@@ -110,6 +110,58 @@ func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool) {
 	cpu.Report(b, 1)
 }
 
+// BenchmarkGetChained looks up present keys one after another where each
+// key depends on the value the previous lookup returned (each value names
+// the next key, in a random cycle through all keys), so no lookup can start
+// before the previous one has finished: the latency of one lookup, where
+// BenchmarkGet's independent lookups let the processor overlap several.
+// It is the same comparison as BenchmarkGet's hits under a different
+// access pattern, not a replacement for it.
+func BenchmarkGetChained(b *testing.B) {
+	for _, impl := range []string{"hashtable", "builtin"} {
+		b.Run(impl, func(b *testing.B) {
+			for _, n := range benchSizes {
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					keys := benchKeys(n, 1)
+					next := rand.New(rand.NewPCG(uint64(n), 5)).Perm(n)
+					b.ReportAllocs()
+					cpu := benchcpu.Start()
+					defer cpu.Report(b, 1)
+					j := 0
+					switch impl {
+					case "hashtable":
+						m := New[string, int]()
+						for i, k := range keys {
+							m.Put(k, next[i])
+						}
+						b.ResetTimer()
+						for b.Loop() {
+							v, ok := m.Get(keys[j])
+							if !ok {
+								b.Fatal("miss")
+							}
+							j = v
+						}
+					case "builtin":
+						m := make(map[string]int)
+						for i, k := range keys {
+							m[k] = next[i]
+						}
+						b.ResetTimer()
+						for b.Loop() {
+							v, ok := m[keys[j]]
+							if !ok {
+								b.Fatal("miss")
+							}
+							j = v
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
 // BenchmarkPut builds a map of n entries per iteration, into a map sized
 // for n up front (presized) or grown from empty (growing). Besides ns/op
 // (per map) it reports ns/entry, and live-B/entry: the heap the finished
