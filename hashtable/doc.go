@@ -69,6 +69,12 @@
 // an absent key, and most of an insertion's probing, then never wait for
 // main memory; a hit waits for one slot.
 //
+// Beside the directory of table pointers, the map keeps a second array with
+// what a lookup needs of each entry's table (its control and slot arrays
+// and their mask), so a lookup goes from the directory straight to the
+// control word without first loading the table struct, itself a cache miss
+// in a large map.
+//
 // A lookup indexes the directory with the top hash bits, then probes the
 // table's groups in the triangular sequence home, home+1, home+3, home+6,
 // ... (mod the group count), which visits every group. In each group it

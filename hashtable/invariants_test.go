@@ -22,7 +22,7 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 		}
 		return nil
 	}
-	if len(m.dir) != 1<<m.depth || m.shift != 64-uint(m.depth) {
+	if len(m.dir) != 1<<m.depth || len(m.hot) != len(m.dir) || m.shift != 64-uint(m.depth) {
 		return fmt.Errorf("directory of %d entries at depth %d, shift %d", len(m.dir), m.depth, m.shift)
 	}
 	total := 0
@@ -38,6 +38,9 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 		for j := i; j < i+span; j++ {
 			if m.dir[j] != t {
 				return fmt.Errorf("directory entry %d does not point to the table at %d", j, i)
+			}
+			if m.hot[j] != hotOf(t) {
+				return fmt.Errorf("hot entry %d is stale for the table at %d", j, i)
 			}
 		}
 		groups := len(t.ctrl)

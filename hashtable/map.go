@@ -27,8 +27,9 @@ const maxDepth = 32
 // with a lock. The zero Map is an empty map ready to use, hashed as by
 // NewFunc with a nil hash function.
 type Map[K comparable, V any] struct {
-	dir   []*table[K, V] // 1<<depth entries; a table of local depth L fills 1<<(depth-L) of them
-	shift uint           // 64 - depth: the directory index is h >> shift
+	dir   []*table[K, V]   // 1<<depth entries; a table of local depth L fills 1<<(depth-L) of them
+	hot   []hotTable[K, V] // beside dir: what a lookup needs of dir[i], without loading the table
+	shift uint             // 64 - depth: the directory index is h >> shift
 	depth uint8
 
 	hash   func(k0, k1 uint64, key K) uint64
@@ -112,8 +113,10 @@ func (m *Map[K, V]) layout(n int) {
 	m.depth = depth
 	m.shift = 64 - uint(depth)
 	m.dir = make([]*table[K, V], 1<<depth)
+	m.hot = make([]hotTable[K, V], 1<<depth)
 	for i := range m.dir {
 		m.dir[i] = newTable[K, V](groups, depth, uint64(i), depth, depth == 0)
+		m.hot[i] = hotOf(m.dir[i])
 	}
 	m.used = 0
 }
@@ -147,13 +150,13 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 		return zero, false
 	}
 	h := m.hash(m.k0, m.k1, key)
-	t := m.dir[h>>m.shift]
+	t := &m.hot[h>>m.shift]
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
-		c := t.ctrl[p]
+		c := t.ctrlAt(p)
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
-			s := &t.slots[p*groupSlots+uint64(b.first())]
+			s := t.slot(p*groupSlots + uint64(b.first()))
 			if s.key == key {
 				return s.val, true
 			}
@@ -229,16 +232,16 @@ func (m *Map[K, V]) Put(key K, val V) {
 // grow a table first and the caller must retry (rehashing the key if the
 // seed changed).
 func (m *Map[K, V]) put(h uint64, key K, val V) bool {
-	t := m.dir[h>>m.shift]
+	t, ht := m.dir[h>>m.shift], &m.hot[h>>m.shift]
 	tag := h & 0x7f
-	p := (h >> 7) & t.mask
+	p := (h >> 7) & ht.mask
 	var ins uint64
 	var insSlot uintptr
 	insDist := -1
 	for i := uint64(1); ; i++ {
-		c := t.ctrl[p]
+		c := ht.ctrlAt(p)
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
-			s := &t.slots[p*groupSlots+uint64(b.first())]
+			s := ht.slot(p*groupSlots + uint64(b.first()))
 			if s.key == key {
 				s.val = val
 				return true
@@ -253,7 +256,7 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 		if matchEmpty(c) != 0 {
 			break
 		}
-		p = (p + i) & t.mask
+		p = (p + i) & ht.mask
 	}
 	ic := &t.ctrl[ins]
 	if ctrlAt(*ic, insSlot) == ctrlEmpty {
@@ -397,6 +400,11 @@ func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 			t.insertNew(m.hash(m.k0, m.k1, s.key), s.key, s.val)
 		}
 	}
+	span := 1 << (m.depth - t.localDepth)
+	base := int(t.prefix) * span
+	for i := base; i < base+span; i++ {
+		m.hot[i] = hotOf(t)
+	}
 }
 
 // split replaces a full table by two tables that each take the keys with
@@ -455,10 +463,12 @@ func (m *Map[K, V]) split(t *table[K, V]) {
 	}
 	if l == m.depth {
 		dir := make([]*table[K, V], 2*len(m.dir))
+		hot := make([]hotTable[K, V], 2*len(m.dir))
 		for i, tt := range m.dir {
 			dir[2*i], dir[2*i+1] = tt, tt
+			hot[2*i], hot[2*i+1] = m.hot[i], m.hot[i]
 		}
-		m.dir = dir
+		m.dir, m.hot = dir, hot
 		m.depth++
 		m.shift--
 	}
@@ -467,6 +477,7 @@ func (m *Map[K, V]) split(t *table[K, V]) {
 		base := int(half.prefix) * span
 		for i := base; i < base+span; i++ {
 			m.dir[i] = half
+			m.hot[i] = hotOf(half)
 		}
 	}
 	t.gen++

@@ -1,5 +1,7 @@
 package hashtable
 
+import "unsafe"
+
 // Table geometry. A table never grows past maxTableGroups by doubling; a
 // full table of that size splits in two instead (see doc.go), so one growth
 // step rehashes at most maxTableGroups*groupSlots entries.
@@ -218,4 +220,28 @@ func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
 	}
 	t.deleted = 0
 	t.growthLeft = growthLimit(len(t.ctrl)) - t.used
+}
+
+// hotTable is what a lookup reads of a table, kept in an array beside the
+// directory so that a lookup goes from the directory straight to the
+// control word, without first loading the table (in a large map, the
+// table structs are themselves a cache miss away).
+type hotTable[K comparable, V any] struct {
+	ctrl  *uint64     // &t.ctrl[0]
+	slots *slot[K, V] // &t.slots[0]
+	mask  uint64
+}
+
+func hotOf[K comparable, V any](t *table[K, V]) hotTable[K, V] {
+	return hotTable[K, V]{&t.ctrl[0], &t.slots[0], t.mask}
+}
+
+// ctrlAt returns the control word of group p <= mask.
+func (h *hotTable[K, V]) ctrlAt(p uint64) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(h.ctrl), p*8))
+}
+
+// slot returns slot i < (mask+1)*groupSlots.
+func (h *hotTable[K, V]) slot(i uint64) *slot[K, V] {
+	return (*slot[K, V])(unsafe.Add(unsafe.Pointer(h.slots), uintptr(i)*unsafe.Sizeof(slot[K, V]{})))
 }
