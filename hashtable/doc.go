@@ -13,7 +13,7 @@
 // concurrent variant. This package gives all of that.
 //
 // What SipHash-2-4, a keyed cryptographic hash, costs: one lookup takes
-// about 1.1 times the builtin map's time when lookups depend on each other
+// within 1.1 times the builtin map's time when lookups depend on each other
 // (BenchmarkGetChained), but a loop of independent lookups of present keys
 // runs 2 to 2.5 times slower than the builtin map's. SipHash of a 20-byte
 // key is about 190 instructions; while one lookup waits for memory, the
