@@ -15,7 +15,7 @@
 // What SipHash-2-4, a keyed cryptographic hash, costs: one lookup takes
 // within 1.1 times the builtin map's time when lookups depend on each other
 // (BenchmarkGetChained), but a loop of independent lookups of present keys
-// runs 2 to 2.5 times slower than the builtin map's. SipHash of a 20-byte
+// runs 2 to 2.7 times slower than the builtin map's. SipHash of a 20-byte
 // key is about 190 instructions; while one lookup waits for memory, the
 // processor has no room left to start the next lookup's memory access, as
 // it does under the runtime's AES-based hash. The same table with that hash
