@@ -169,21 +169,25 @@
 // A Map is not safe for concurrent use. Sync is. It spreads keys over a
 // power-of-two number of shards by the top bits of one hash per operation;
 // each shard is a single Swiss table of the same layout whose control words
-// are atomic and whose slots hold atomic pointers to immutable entries.
-// Reads take no lock and write nothing shared: Get loads the current state
-// (seed and shards), the shard's table, a control word and a slot. Writers
-// lock one shard, publish an entry's slot before its control byte and clear
-// a control byte before its slot, so a reader sees either the old entry or
-// the new one, never a torn one. Tables are never changed after they are
-// replaced: a shard that must grow or drop its tombstones builds a new table
-// and publishes it, and a reader still on the old table finds every key that
+// are atomic and whose slots hold atomic pointers to entries. An entry's
+// key never changes and its value is replaced atomically in place. Reads
+// take no lock and write nothing shared: Get loads the current state (seed
+// and shards), the shard's table, a control word, a slot and the entry.
+// Replacing the value of a present key takes no lock either. Inserting and
+// deleting lock one shard, write an entry's slot before its control byte
+// and clear a control byte before its slot, so a reader sees the entry or
+// not, never a torn one. Tables are never changed after they are replaced:
+// a shard that must grow or drop its tombstones builds a new table and
+// publishes it, and a reader still on the old table finds every key that
 // was present when it began. A reader's probe always ends: a group with no
 // empty slot never gets one back while its table is current, and a table
 // always keeps one slot in eight empty, so some group on every probe
 // sequence keeps an empty slot for the whole probe. Re-seeding (flood,
-// Clear, Compact) locks every shard, marks it retired, builds new shards
-// under the new seed and publishes them; writers that reach a retired shard
-// start over on the new state, readers are never blocked.
+// Clear, Compact) locks every shard, builds new shards under the new seed,
+// then marks the old ones retired and publishes the new state; inserts and
+// deletes that reach a retired shard start over on the new state, readers
+// are never blocked. Flood re-seeding happens at most once per doubling of
+// the whole map, however many shards report a flood.
 //
 // # Lookups with byte slices
 //

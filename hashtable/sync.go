@@ -2,6 +2,7 @@ package hashtable
 
 import (
 	"iter"
+	"math"
 	"math/bits"
 	"reflect"
 	"runtime"
@@ -11,34 +12,39 @@ import (
 )
 
 // Sync is a concurrent map from K to V. Reads take no lock and write no
-// shared memory; writes lock one shard.
+// shared memory; so does replacing the value of a present key. Inserting
+// and deleting a key lock one shard.
 //
 // The keys are spread over a power-of-two number of shards by the top bits
 // of their hash. Each shard is one Swiss table, the layout of Map's tables,
 // whose control words are read and written atomically and whose slots hold
-// atomic pointers to immutable entries. A Get loads the map's state, hashes
-// the key once, loads the shard's current table and probes it: nothing it
-// does makes another core's cache line bounce, so readers on every core run
-// at full speed whatever the others do. Put, Delete and LoadOrStore lock
-// their shard's mutex, publish a new entry (a Put of a present key replaces
-// its entry; it allocates one small object per call) and update the control
-// word after the slot on insertion, before it on deletion. A table is never
-// modified after it is replaced: a shard grows (doubles, or drops its
-// tombstones) by building a new table and publishing it, so a reader still
-// probing the old one finds everything that was present when it started.
+// atomic pointers to entries. An entry's key never changes; its value is
+// replaced atomically in place (as its bits when V is a number or a bool,
+// else as a pointer to an immutable copy). A Get loads the map's state,
+// hashes the key once, loads the shard's current table and probes it:
+// nothing it does makes another core's cache line bounce. A Put or
+// LoadOrStore of a present key finds its entry the same way and, for Put,
+// stores the new value into it. Inserting a key or deleting one locks the
+// shard's mutex and writes the slot before its control byte on insertion,
+// the control byte before the slot on deletion. A table is never modified
+// after it is replaced: a shard grows (doubles, or drops its tombstones) by
+// building a new table and publishing it, so a reader still probing the
+// old one finds everything that was present when it started.
 //
-// All shards share one seed. Re-seeding (on flood detection, Clear and
-// Compact, unless the seed is fixed) locks every shard, rehashes every
-// entry into new shards and publishes them as a new state: an O(n) pause
-// for writers, which a random hash never triggers outside Clear and
-// Compact. Readers are never paused; one that started before the new state
-// was published finishes on the old one.
+// All shards share one seed. Re-seeding (on flood detection, at most once
+// per doubling of the map; on Clear and Compact, unless the seed is fixed)
+// locks every shard, rehashes every entry into new shards and publishes
+// them as a new state: an O(n) pause for inserts and deletes, which a
+// random hash never triggers outside Clear and Compact. Readers are never
+// paused; one that started before the new state was published finishes on
+// the old one.
 //
 // Sync is safe for concurrent use. It never calls user code (the hash
 // function aside) while holding a lock: Range and All call their callback
-// with no lock held. The zero Sync is an empty map ready to use, hashed as
-// by NewSyncFunc with a nil hash function. A Sync must not be copied after
-// first use.
+// with no lock held. A hash function that panics leaves the map as it was
+// before the operation, with no lock held. The zero Sync is an empty map
+// ready to use, hashed as by NewSyncFunc with a nil hash function. A Sync
+// must not be copied after first use.
 type Sync[K comparable, V any] struct {
 	hash     func(k0, k1 uint64, key K) uint64
 	state    atomic.Pointer[syncState[K, V]]
@@ -48,6 +54,9 @@ type Sync[K comparable, V any] struct {
 	inline   bool // V is kept in syncEntry.word
 	reseeds  atomic.Uint64
 	rebuild  sync.Mutex // serialises whole-map rebuilds
+	// reseedFloor: no flood re-seed before the map holds this many
+	// entries. Guarded by rebuild.
+	reseedFloor int
 }
 
 // syncState is a seed and the shards hashed under it. It is immutable once
@@ -169,7 +178,7 @@ func newSync[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, c conf
 	n := shardCount(c.shards)
 	s := &Sync[K, V]{
 		hash:     hash,
-		shardCap: c.capacity / n,
+		shardCap: shardCapacity(c.capacity, n),
 		fixed:    c.fixed,
 		str:      isStringKey[K](),
 		inline:   inlineValue[V](),
@@ -180,6 +189,18 @@ func newSync[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, c conf
 	}
 	s.state.Store(s.newState(k0, k1, n, s.shardCap))
 	return s
+}
+
+// shardCapacity sizes each of n shards for capacity entries in total. Keys
+// do not spread evenly: the fullest of n shards gets several standard
+// deviations more than capacity/n, so each shard gets that much room on top
+// of an eighth, and the first capacity insertions grow no shard.
+func shardCapacity(capacity, n int) int {
+	if capacity <= 0 {
+		return 0
+	}
+	mean := capacity / n
+	return mean + mean/8 + 4*int(math.Sqrt(float64(mean))) + 8
 }
 
 // shardCount is the number of shards for WithShards(n): n rounded up to a
@@ -293,7 +314,8 @@ func (s *Sync[K, V]) Get(key K) (V, bool) {
 }
 
 // GetBytes is Get for a key given as bytes, for string-like key types; it
-// does not allocate. For other key types it reports false.
+// does not allocate. For other key types it reports false. The map's hash
+// function sees a key that aliases b and must not retain it.
 func (s *Sync[K, V]) GetBytes(b []byte) (V, bool) {
 	if s.load(); !s.str { // s.str is set before the first state is published
 		var zero V
@@ -328,15 +350,7 @@ func (s *Sync[K, V]) Put(key K, val V) {
 		s.set(e, val)
 		return
 	}
-	st, sh, h := s.lock(st, h, key)
-	if e := sh.tab.Load().find(h, key); e != nil {
-		s.set(e, val)
-		sh.mu.Unlock()
-		return
-	}
-	flood := s.insert(st, sh, h, s.newEntry(key, val))
-	sh.mu.Unlock()
-	if flood {
+	if _, _, st, flood := s.store(st, h, key, val, true); flood {
 		s.rebuildAll(st, true)
 	}
 }
@@ -348,17 +362,30 @@ func (s *Sync[K, V]) LoadOrStore(key K, val V) (actual V, loaded bool) {
 	if e != nil {
 		return s.value(e), true // the common case of a present key takes no lock
 	}
-	st, sh, h := s.lock(st, h, key)
-	if e := sh.tab.Load().find(h, key); e != nil {
-		sh.mu.Unlock()
-		return s.value(e), true
-	}
-	flood := s.insert(st, sh, h, s.newEntry(key, val))
-	sh.mu.Unlock()
+	actual, loaded, st, flood := s.store(st, h, key, val, false)
 	if flood {
 		s.rebuildAll(st, true)
 	}
-	return val, false
+	return actual, loaded
+}
+
+// store locks key's shard (st and h are the state and hash a lock-free
+// lookup just used) and inserts key with val if absent. If key is present
+// it replaces its value when replace is set, and returns the value it
+// holds. It reports the state it worked on and whether the insertion found
+// a flood that calls for a re-seed. The lock is released even if the hash
+// function panics.
+func (s *Sync[K, V]) store(st *syncState[K, V], h uint64, key K, val V, replace bool) (actual V, loaded bool, _ *syncState[K, V], flood bool) {
+	st, sh, h := s.lock(st, h, key)
+	defer sh.mu.Unlock()
+	if e := sh.tab.Load().find(h, key); e != nil {
+		if replace {
+			s.set(e, val)
+			return val, true, st, false
+		}
+		return s.value(e), true, st, false
+	}
+	return val, false, st, s.insert(st, sh, h, s.newEntry(key, val))
 }
 
 // getEntry returns the current state, key's hash under its seed and key's
@@ -560,11 +587,13 @@ func (s *Sync[K, V]) Clear() {
 		k0, k1 = newSeed()
 	}
 	s.state.Store(s.newState(k0, k1, len(old.shards), s.shardCap))
+	s.reseedFloor = 0
 	unlockAll(old)
 }
 
 // Compact rebuilds every shard at the smallest size that holds its entries
-// and re-seeds unless the seed is fixed.
+// (but not below the WithCapacity hint) and re-seeds unless the seed is
+// fixed.
 func (s *Sync[K, V]) Compact() {
 	s.rebuildAll(nil, false)
 }
@@ -580,9 +609,22 @@ func (s *Sync[K, V]) rebuildAll(old *syncState[K, V], flood bool) {
 	if old != nil && cur != old {
 		return
 	}
-	retire(cur)
+	lockAll(cur)
 	defer unlockAll(cur)
-	var entries []*syncEntry[K, V]
+	total := 0
+	for i := range cur.shards {
+		total += cur.shards[i].used
+	}
+	if flood {
+		// One re-seed per doubling of the whole map, as for Map: shards
+		// signal floods one by one, and a hash that ignores the seed must
+		// not buy a full rebuild per shard.
+		if total < s.reseedFloor {
+			return
+		}
+		s.reseedFloor = 2 * total
+	}
+	entries := make([]*syncEntry[K, V], 0, total)
 	for i := range cur.shards {
 		entries = cur.shards[i].tab.Load().appendEntries(entries)
 	}
@@ -605,6 +647,11 @@ func (s *Sync[K, V]) rebuildAll(old *syncState[K, V], flood bool) {
 		s.fill(st, sh, newSyncTable[K, V](syncGroupsFor(max(len(parts[i]), s.shardCap))), parts[i])
 		sh.reseedFloor = 2 * sh.used
 	}
+	// Only now, with the new state complete (a hash that panicked above
+	// left the old one in place), retire the old shards and publish.
+	for i := range cur.shards {
+		cur.shards[i].retired = true
+	}
 	s.state.Store(st)
 	if flood && !s.fixed {
 		s.reseeds.Add(1)
@@ -614,9 +661,15 @@ func (s *Sync[K, V]) rebuildAll(old *syncState[K, V], flood bool) {
 // retire locks every shard of st and marks it retired, so that writers
 // that reach it afterwards start over on the state that replaces it.
 func retire[K comparable, V any](st *syncState[K, V]) {
+	lockAll(st)
+	for i := range st.shards {
+		st.shards[i].retired = true
+	}
+}
+
+func lockAll[K comparable, V any](st *syncState[K, V]) {
 	for i := range st.shards {
 		st.shards[i].mu.Lock()
-		st.shards[i].retired = true
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"maps"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -498,4 +500,101 @@ func TestSyncValuesNotTorn(t *testing.T) {
 	if n != keys || inl.Len() != keys {
 		t.Fatalf("%d and %d keys, want %d", n, inl.Len(), keys)
 	}
+}
+
+// TestSyncWeakHashReseedsPerDoubling floods the shards one after another
+// with a hash that ignores the seed: the map re-seeds about once per
+// doubling of its size, as Map does, not once per shard.
+func TestSyncWeakHashReseedsPerDoubling(t *testing.T) {
+	t.Parallel()
+	const lg, perShard = 10, 100
+	weak := func(_, _ uint64, k int) uint64 { return uint64(k/perShard) << (64 - lg) }
+	for _, capacity := range []int{0, 1 << 16} {
+		s := NewSyncFunc[int, int](weak, WithShards(1<<lg), WithCapacity(capacity))
+		n := perShard << lg
+		for k := range n {
+			s.Put(k, k)
+		}
+		st := s.Stats()
+		if st.Len != n {
+			t.Fatalf("Len %d, want %d", st.Len, n)
+		}
+		// log2(102400) is about 17: allow that many re-seeds, not 1024.
+		if st.Reseeds > 20 {
+			t.Fatalf("capacity %d: %d re-seeds for %d entries in %d shards", capacity, st.Reseeds, n, 1<<lg)
+		}
+		checkSyncInvariants(t, s)
+	}
+}
+
+// TestSyncCapacityHint checks that WithCapacity(n) keeps the first n
+// insertions from growing any shard, also when n fills the shards' tables
+// exactly on average.
+func TestSyncCapacityHint(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1000, 16 * 7 * 1024} {
+		s := NewSync[int, int](WithShards(16), WithCapacity(n))
+		before := s.Stats().Capacity
+		for i := range n {
+			s.Put(i, i)
+		}
+		if after := s.Stats().Capacity; after != before {
+			t.Fatalf("WithCapacity(%d): capacity %d before and %d after %d insertions", n, before, after, n)
+		}
+	}
+}
+
+// TestSyncPanickingHash lets the hash function panic during an insertion
+// that grows a shard and during Compact: the panic reaches the caller, no
+// lock stays held, and the map keeps its entries and keeps working.
+func TestSyncPanickingHash(t *testing.T) {
+	t.Parallel()
+	// While armed, hashing key 7 panics: the test never looks 7 up, so
+	// only rehashes (a shard's growth, Compact) hash it, under locks.
+	var armed atomic.Bool
+	h := func(k0, k1 uint64, k int) uint64 {
+		if k == 7 && armed.Load() {
+			panic("hash")
+		}
+		return HashUint64(k0, k1, uint64(k))
+	}
+	s := NewSyncFunc[int, int](h, WithShards(4))
+	for i := range 1000 {
+		s.Put(i, i)
+	}
+	mustPanic := func(f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Fatal("no panic")
+			}
+		}()
+		f()
+	}
+	armed.Store(true)
+	mustPanic(s.Compact)
+	mustPanic(func() { // 7's shard grows before 100000 keys are in
+		for i := 1000; i < 100000; i++ {
+			s.Put(i, i)
+		}
+	})
+	armed.Store(false)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Put(-1, -1)
+		s.Delete(-1)
+		s.Compact()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the map is stuck after a panicking hash")
+	}
+	for i := range 1000 {
+		if v, ok := s.Get(i); !ok || v != i {
+			t.Fatalf("lost %d after the panics", i)
+		}
+	}
+	checkSyncInvariants(t, s)
 }
