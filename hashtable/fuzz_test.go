@@ -28,16 +28,22 @@ func FuzzMap(f *testing.F) {
 	})
 }
 
+// fuzzKey decodes an operation's key from its two bytes. Keys spread over
+// a range larger than one table, so splits happen once enough distinct keys
+// were put.
+func fuzzKey(op, arg byte) uint16 {
+	k := uint16(arg) * 13
+	if op&0x80 != 0 {
+		k += uint16(op&0x70) << 8
+	}
+	return k
+}
+
 func fuzzOps(t *testing.T, m *Map[uint16, int], ops []byte) {
 	model := map[uint16]int{}
 	iterating := false
 	for i := 0; i+1 < len(ops); i += 2 {
-		// Keys spread over a range larger than one table so splits happen
-		// once enough distinct keys were put.
-		k := uint16(ops[i+1]) * 13
-		if ops[i]&0x80 != 0 {
-			k += uint16(ops[i]&0x70) << 8
-		}
+		k := fuzzKey(ops[i], ops[i+1])
 		switch ops[i] & 0x0f % 7 {
 		case 0, 1:
 			m.Put(k, i)
@@ -129,10 +135,7 @@ func FuzzSync(f *testing.F) {
 func fuzzSyncOps(t *testing.T, s *Sync[uint16, int], ops []byte) {
 	model := map[uint16]int{}
 	for i := 0; i+1 < len(ops); i += 2 {
-		k := uint16(ops[i+1]) * 13
-		if ops[i]&0x80 != 0 {
-			k += uint16(ops[i]&0x70) << 8
-		}
+		k := fuzzKey(ops[i], ops[i+1])
 		switch ops[i] & 0x0f % 7 {
 		case 0:
 			s.Put(k, i)

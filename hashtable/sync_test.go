@@ -16,6 +16,39 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// background calls work(g, i) for i = 0, 1, 2, ... in each of n goroutines
+// g until stop is called or work returns false. The goroutines are running
+// when background returns; stop waits for them to end and may be called
+// more than once.
+func background(n int, work func(g, i int) bool) (stop func()) {
+	done := make(chan struct{})
+	var wg, ready sync.WaitGroup
+	for g := range n {
+		wg.Add(1)
+		ready.Add(1)
+		go func() {
+			defer wg.Done()
+			ready.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !work(g, i) {
+					return
+				}
+			}
+		}()
+	}
+	ready.Wait()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		wg.Wait()
+	}
+}
+
 func TestSyncModel(t *testing.T) {
 	t.Parallel()
 	s := NewSync[string, int](WithShards(4))
@@ -141,31 +174,18 @@ func TestSyncReseed(t *testing.T) {
 			keys = append(keys, x)
 		}
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for r := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k := -1 - (i*7+r)%2000
-				if v, ok := s.Get(k); !ok || v != -1-k {
-					t.Errorf("reader lost %d during re-seed: %d, %v", k, v, ok)
-					return
-				}
-			}
-		}()
-	}
+	stop := background(2, func(r, i int) bool {
+		k := -1 - (i*7+r)%2000
+		if v, ok := s.Get(k); !ok || v != -1-k {
+			t.Errorf("reader lost %d during re-seed: %d, %v", k, v, ok)
+			return false
+		}
+		return true
+	})
 	for i, k := range keys {
 		s.Put(k, i)
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	st := s.Stats()
 	t.Logf("after the attack: %+v", st)
 	if st.Reseeds == 0 || s.state.Load().k0 == sd.k0 {
@@ -220,30 +240,18 @@ func TestSyncFixedSeedAndOptions(t *testing.T) {
 func TestSyncRebuildsUnderLoad(t *testing.T) {
 	t.Parallel()
 	s := NewSync[int, int](WithShards(8))
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k := w*1000 + i%1000
-				s.Put(k, i)
-				if v, ok := s.Get(k); ok && v < 0 {
-					t.Errorf("negative value %d", v)
-				}
-				s.LoadOrStore(-k-1, k)
-				if i%7 == 0 {
-					s.Delete(k)
-				}
-			}
-		}()
-	}
+	stop := background(3, func(w, i int) bool {
+		k := w*1000 + i%1000
+		s.Put(k, i)
+		if v, ok := s.Get(k); ok && v < 0 {
+			t.Errorf("negative value %d", v)
+		}
+		s.LoadOrStore(-k-1, k)
+		if i%7 == 0 {
+			s.Delete(k)
+		}
+		return true
+	})
 	for i := range 40 {
 		if i%2 == 0 {
 			s.Compact()
@@ -252,8 +260,7 @@ func TestSyncRebuildsUnderLoad(t *testing.T) {
 		}
 		s.Range(func(int, int) bool { return true })
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	n := 0
 	s.Range(func(int, int) bool { n++; return true })
 	if n != s.Len() {
@@ -345,43 +352,27 @@ func TestSyncReadersDuringGrowth(t *testing.T) {
 	for i := range stable {
 		s.Put(-1-i, i)
 	}
-	stop := make(chan struct{})
-	var wg, ready sync.WaitGroup
 	var reads [2]int
-	for r := range 2 {
-		wg.Add(1)
-		ready.Add(1)
-		go func() {
-			defer wg.Done()
-			ready.Done() // the writer starts once both readers run
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k := -1 - (i*13+r)%stable
-				if v, ok := s.Get(k); !ok || v != -1-k {
-					t.Errorf("reader lost %d: %d, %v", k, v, ok)
-					return
-				}
-				if _, ok := s.Get(1 << 40); ok {
-					t.Error("reader found a key never stored")
-					return
-				}
-				reads[r]++
-			}
-		}()
-	}
-	ready.Wait()
+	stop := background(2, func(r, i int) bool {
+		k := -1 - (i*13+r)%stable
+		if v, ok := s.Get(k); !ok || v != -1-k {
+			t.Errorf("reader lost %d: %d, %v", k, v, ok)
+			return false
+		}
+		if _, ok := s.Get(1 << 40); ok {
+			t.Error("reader found a key never stored")
+			return false
+		}
+		reads[r]++
+		return true
+	})
 	for i := range 30000 {
 		s.Put(i, i)
 		if i%4 != 0 {
 			s.Delete(i - 1)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	t.Logf("reads during the churn: %v", reads)
 	checkSyncInvariants(t, s)
 	want := stable
@@ -459,24 +450,13 @@ func TestSyncValuesNotTorn(t *testing.T) {
 		inl.Put(k, 0)
 		box.Put(k, [3]int{})
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 1; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				x := i*2 + w
-				inl.Put(i%keys, int64(x)<<32|int64(x))
-				box.Put(i%keys, [3]int{x, x, x})
-			}
-		}()
-	}
+	stop := background(2, func(w, i int) bool {
+		x := i*2 + 2 + w
+		inl.Put(i%keys, int64(x)<<32|int64(x))
+		box.Put(i%keys, [3]int{x, x, x})
+		return true
+	})
+	defer stop()
 	for i := range 200000 {
 		v, ok := inl.Get(i % keys)
 		if !ok || v>>32 != v&0xffffffff {
@@ -487,8 +467,7 @@ func TestSyncValuesNotTorn(t *testing.T) {
 			t.Fatalf("boxed value %v, %v", b, ok)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	n := 0
 	box.Range(func(k int, v [3]int) bool {
 		if v[0] != v[1] || v[1] != v[2] {
