@@ -1,6 +1,6 @@
 module github.com/sturdy-go/sturdy
 
-go 1.24.0
+go 1.26.0
 
 require (
 	github.com/dchest/siphash v1.2.3
