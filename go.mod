@@ -7,6 +7,7 @@ require (
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.28.0
 	golang.org/x/crypto v0.48.0
+	golang.org/x/net v0.49.0
 )
 
 require go.uber.org/multierr v1.10.0 // indirect
