@@ -167,7 +167,14 @@ func (v *Value[T]) pump() {
 		}
 		if v.pubVersion != v.version {
 			x := v.cur
+			// Compare with the value last handed out, not only versions:
+			// A->B->A during a delivery leaves A current, already seen.
+			// (A NaN is never equal, so a NaN set counts once, as a change.)
+			repeat := x == v.published
 			v.published, v.pubVersion = x, v.version
+			if repeat {
+				continue
+			}
 			v.mu.Unlock()
 			v.subj.Notify(x)
 			v.mu.Lock()

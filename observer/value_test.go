@@ -156,3 +156,29 @@ func TestValuePanicIsolation(t *testing.T) {
 		t.Fatalf("got %v, report %q", got.get(), out.String())
 	}
 }
+
+// TestValueNoRepeatAfterRoundTrip: a value that goes A->B->A while a
+// delivery is running ends where observers already are, so it is not
+// delivered again.
+func TestValueNoRepeatAfterRoundTrip(t *testing.T) {
+	var v Value[int]
+	got := new(recorder[int])
+	v.Subscribe(func(x int) {
+		got.add(x)
+		if x == 1 && len(got.get()) == 2 {
+			v.Set(2)
+			v.Set(1)
+		}
+	})
+	within(t, "Set", func() { v.Set(1) })
+	if !equal(got.get(), []int{0, 1}) {
+		t.Fatalf("got %v, want [0 1]: the round trip 1->2->1 ends at the value already delivered", got.get())
+	}
+	if v.Get() != 1 {
+		t.Fatalf("Get = %d, want 1", v.Get())
+	}
+	v.Set(3)
+	if !equal(got.get(), []int{0, 1, 3}) {
+		t.Fatalf("got %v after Set(3)", got.get())
+	}
+}
