@@ -155,10 +155,16 @@ func (e *engine) running() bool { return e.started && !e.exited }
 // data is ready for Read, replies are ready for ReadOutgoing. It takes the
 // first call as the start of the handshake.
 //
-// It returns len(p), nil unless the Conn cannot keep the bytes: a
-// *BufferError (see [Options].MaxIncoming) with the count it kept, or the
-// connection's fatal error (a handshake failure, a bad record). Bytes after
-// the peer's close_notify are discarded.
+// Feeding never reports a TLS failure. It returns the count it kept and
+// nil; or, when its buffer is full, a [*BufferError] with the count it
+// kept (Read, then feed the rest). A failed handshake or a bad record is
+// returned by the next Handshake, Read or Write, sticky, with its fatal
+// alert already waiting in ReadOutgoing, and plaintext decrypted before a
+// bad record is returned by Read first. So a loop keeps feeding and
+// reading apart, as with rustls's read_tls, OpenSSL's BIO_write on the
+// network BIO or Python's MemoryBIO.write. Once the connection has failed,
+// or after the peer's close_notify, bytes are taken and discarded. The
+// only error about the call itself comes after CloseIncoming.
 func (c *Conn) WriteIncoming(p []byte) (int, error) {
 	e := c.e
 	e.mu.Lock()
@@ -171,10 +177,7 @@ func (c *Conn) WriteIncoming(p []byte) (int, error) {
 	}
 	e.ensureStarted()
 	if !e.running() {
-		if e.fatal != nil {
-			return 0, e.fatal
-		}
-		return len(p), nil // after close_notify or truncation: nothing left to read
+		return len(p), nil // failed, closed or finished: the next call says which
 	}
 	if e.reason != parkInput {
 		// The engine waits for Read or ReadOutgoing; keep the bytes.
@@ -185,9 +188,6 @@ func (c *Conn) WriteIncoming(p []byte) (int, error) {
 	rest := e.feed
 	e.feed = nil
 	if !e.running() {
-		if e.fatal != nil {
-			return len(p) - len(rest), e.fatal
-		}
 		return len(p), nil
 	}
 	n, err := e.keep(rest)

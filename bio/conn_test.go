@@ -650,8 +650,11 @@ func TestUnusableConfig(t *testing.T) {
 		if !errors.As(err, &he) {
 			t.Fatalf("%s: Handshake = %v, want a *HandshakeError", name, err)
 		}
-		if _, err := c.WriteIncoming([]byte{22, 3, 1}); err != he {
-			t.Fatalf("%s: WriteIncoming = %v", name, err)
+		if n, err := c.WriteIncoming([]byte{22, 3, 1}); n != 3 || err != nil {
+			t.Fatalf("%s: WriteIncoming = %d, %v; want 3, nil (feeding never reports a TLS failure)", name, n, err)
+		}
+		if err := c.Handshake(); err != he {
+			t.Fatalf("%s: Handshake after feeding = %v, want the sticky %v", name, err, he)
 		}
 		if _, err := c.Write([]byte("x")); err != he {
 			t.Fatalf("%s: Write = %v", name, err)
