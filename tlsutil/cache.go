@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -14,6 +15,15 @@ import (
 // a hash and a few comparisons, not public-key operations. Everything that
 // depends on time (validity windows, OCSP freshness) and on the name, pins
 // and policy is checked again on every call.
+//
+// Chain building is memoized only when nothing but signatures and dates
+// decides it. crypto/x509 also runs the constraint functions of roots added
+// with CertPool.AddCertWithConstraint (distrust switches, date-based
+// distrust rules), whose verdict may change from one call to the next, and
+// with nil Roots it may hand the chain to the platform's verifier or to
+// fallback roots that carry such constraints. So chains are built afresh,
+// every time, with nil Roots and with a pool that holds any constrained
+// root.
 //
 // The caches are package-wide (a Verifier is a plain struct that can be
 // copied) and bounded; when full, an arbitrary entry is dropped.
@@ -55,29 +65,44 @@ func (c *memo[K, V]) put(k K, v V) {
 	c.mu.Unlock()
 }
 
-// chainKey identifies a verification: the pool (by identity: a CertPool can
-// only grow, and growing cannot invalidate a chain built from it) and the
-// exact certificates the peer sent, in order.
+// chainKey identifies a verification: the pool (by identity and size: a
+// CertPool only grows, and a root added to it may open a new chain), the
+// extended key usage asked for, and the exact certificates the peer sent,
+// in order.
 type chainKey struct {
 	roots *x509.CertPool
+	size  int
+	usage x509.ExtKeyUsage
 	sum   [32]byte
 }
 
 var chainMemo memo[chainKey, [][]*x509.Certificate]
 
-var serverAuth = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+var (
+	serverAuth = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	clientAuth = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+)
 
-// verifyCached builds the chains from chain[0] to roots, reusing an earlier
-// result for the same certificates and pool when all of its certificates
-// are still within their validity at now.
-func verifyCached(chain []*x509.Certificate, roots *x509.CertPool, now time.Time) ([][]*x509.Certificate, error) {
-	key := chainKey{roots: roots, sum: sumCerts(chain)}
-	if chains, ok := chainMemo.get(key); ok {
-		if valid := validAt(chains, now); len(valid) > 0 {
-			return valid, nil
+// buildChains returns every chain crypto/x509 builds from chain[0], through
+// the other certificates of chain, to roots, for usage. An earlier result
+// for the same certificates, pool and usage is reused, keeping the chains
+// whose every certificate is still valid at now, when the pool may be
+// memoized (see poolMemoizable).
+func buildChains(chain []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage, now time.Time) ([][]*x509.Certificate, error) {
+	var key chainKey
+	size, memoize := poolMemoizable(roots)
+	if memoize {
+		key = chainKey{roots: roots, size: size, usage: usage, sum: sumCerts(chain)}
+		if chains, ok := chainMemo.get(key); ok {
+			if valid := validAt(chains, now); len(valid) > 0 {
+				return valid, nil
+			}
 		}
 	}
 	opts := x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: serverAuth}
+	if usage == x509.ExtKeyUsageClientAuth {
+		opts.KeyUsages = clientAuth
+	}
 	if len(chain) > 1 {
 		opts.Intermediates = x509.NewCertPool()
 		for _, c := range chain[1:] {
@@ -88,8 +113,66 @@ func verifyCached(chain []*x509.Certificate, roots *x509.CertPool, now time.Time
 	if err != nil {
 		return nil, err
 	}
-	chainMemo.put(key, chains)
+	if memoize {
+		chainMemo.put(key, chains)
+	}
 	return chains, nil
+}
+
+// poolState is what poolMemoizable learned about a pool of a given size.
+type poolState struct {
+	size        int
+	constrained bool
+}
+
+var poolMemo memo[*x509.CertPool, poolState]
+
+// The fields of x509.CertPool that say whether a root was added with a
+// constraint. crypto/x509 has no method for it, so they are read through
+// reflect (read only, no unsafe). If they are not where expected (a
+// future Go release), every pool counts as constrained: chains are then
+// built afresh each time, slower but never skipping a constraint.
+// TestPoolInspection notices such a change.
+var (
+	lazyCertsField, constraintField []int
+	poolInspectable                 bool
+)
+
+func init() {
+	f, ok := reflect.TypeFor[x509.CertPool]().FieldByName("lazyCerts")
+	if !ok || f.Type.Kind() != reflect.Slice || f.Type.Elem().Kind() != reflect.Struct {
+		return
+	}
+	g, ok := f.Type.Elem().FieldByName("constraint")
+	if !ok || g.Type != reflect.TypeFor[func([]*x509.Certificate) error]() {
+		return
+	}
+	lazyCertsField, constraintField, poolInspectable = f.Index, g.Index, true
+}
+
+// poolMemoizable returns the number of certificates in roots and whether
+// chains built to it may be memoized: roots is not nil and holds no root
+// with a constraint function.
+func poolMemoizable(roots *x509.CertPool) (int, bool) {
+	if roots == nil || !poolInspectable {
+		return 0, false
+	}
+	certs := reflect.ValueOf(roots).Elem().FieldByIndex(lazyCertsField)
+	n := certs.Len()
+	// A pool only grows, and crypto/x509 ignores a certificate added twice,
+	// so a pool's constraints are known once its size is.
+	if st, ok := poolMemo.get(roots); ok && st.size == n {
+		return n, !st.constrained
+	}
+	constrained := false
+	for i := range n {
+		if !certs.Index(i).FieldByIndex(constraintField).IsNil() {
+			constrained = true
+			break
+		}
+	}
+	poolMemo.put(roots, poolState{size: n, constrained: constrained})
+	return n, !constrained
 }
 
 // validAt returns the chains whose every certificate is valid at now.

@@ -4,7 +4,10 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
+	"weak"
 )
 
 // Profile is a set of protocol versions, cipher suites and key exchange
@@ -69,17 +72,44 @@ var clientSessions = tls.NewLRUClientSessionCache(0)
 // that crypto/tls does not verify a second time with other rules (and does
 // not skip checks on resumed sessions). A nil v is the zero Verifier.
 //
-// Do not clear VerifyConnection on the result: with InsecureSkipVerify
-// set, it is the only verification.
+// Do not clear or replace VerifyConnection on the result: with
+// InsecureSkipVerify set, it is the only verification. A Dialer given the
+// result (this very pointer, not a clone) verifies with v itself, knowing
+// the name it dialed, and does not call VerifyConnection.
 func (p Profile) Client(v *Verifier) *tls.Config {
 	if v == nil {
 		v = &Verifier{}
 	}
 	cfg := p.base()
 	cfg.InsecureSkipVerify = true
-	cfg.VerifyConnection = v.hook()
+	cfg.VerifyConnection = v.VerifyConnection
 	cfg.ClientSessionCache = clientSessions
+	rememberVerifier(cfg, v)
 	return cfg
+}
+
+// clientConfigs maps each config Profile.Client made to its Verifier, so
+// that a Dialer given one verifies with that Verifier, once, with the name
+// it dialed (crypto/tls hides an IP literal from VerifyConnection). The
+// keys are weak: a config no longer referenced is collected and forgotten.
+var clientConfigs sync.Map // weak.Pointer[tls.Config] -> *Verifier
+
+func rememberVerifier(cfg *tls.Config, v *Verifier) {
+	k := weak.Make(cfg)
+	clientConfigs.Store(k, v)
+	runtime.AddCleanup(cfg, func(k weak.Pointer[tls.Config]) { clientConfigs.Delete(k) }, k)
+}
+
+// configVerifier returns the Verifier of a config made by Profile.Client,
+// or nil.
+func configVerifier(cfg *tls.Config) *Verifier {
+	if cfg == nil {
+		return nil
+	}
+	if v, ok := clientConfigs.Load(weak.Make(cfg)); ok {
+		return v.(*Verifier)
+	}
+	return nil
 }
 
 // Server returns a server config of the profile serving certs. To serve
@@ -89,6 +119,40 @@ func (p Profile) Server(certs ...tls.Certificate) *tls.Config {
 	cfg := p.base()
 	cfg.Certificates = append([]tls.Certificate(nil), certs...)
 	return cfg
+}
+
+// MutualServer returns a server config of the profile for mutual TLS: it
+// serves the certificate of certs, replaced when its files change, and
+// requires every client to present a certificate, which v verifies with
+// Client set (on a copy of v, if v does not set it): chain, clientAuth, the
+// names of AllowNames if any, Strict rules, pins and CRLs, on full
+// handshakes and on resumed sessions alike. crypto/tls itself verifies
+// nothing (ClientAuth is tls.RequireAnyClientCert); v does it all in
+// VerifyConnection. A client refused gets a TLS alert; the server's
+// Handshake (or http.Server's error log) gets the *VerifyError.
+//
+// When v has Roots and no GetRoots, they are also sent to clients as the
+// CAs the server accepts (ClientCAs), which helps a client holding several
+// certificates pick the right one.
+func (p Profile) MutualServer(certs *Reloader, v *Verifier) *tls.Config {
+	c := Verifier{}
+	if v != nil {
+		c = *v
+	}
+	c.Client = true
+	cfg := p.base()
+	cfg.GetCertificate = certs.GetCertificate
+	cfg.ClientAuth = tls.RequireAnyClientCert
+	cfg.VerifyConnection = c.VerifyConnection
+	if c.GetRoots == nil {
+		cfg.ClientCAs = c.Roots
+	}
+	return cfg
+}
+
+// MutualServerConfig returns Intermediate.MutualServer(certs, v).
+func MutualServerConfig(certs *Reloader, v *Verifier) *tls.Config {
+	return Intermediate.MutualServer(certs, v)
 }
 
 // ClientConfig returns Intermediate.Client(v): Mozilla's intermediate

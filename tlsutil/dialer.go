@@ -30,8 +30,9 @@ type Dialer struct {
 	// means Intermediate.Client's settings. Whatever it says, the
 	// connection is verified by a Verifier: InsecureSkipVerify is set on
 	// the clone only so that the Verifier alone decides. A config made by
-	// ClientConfig or Profile.Client carries its Verifier, which is used
-	// when Dialer.Verifier is nil (and replaced when it is not). Any other
+	// ClientConfig or Profile.Client (that very pointer, not a clone)
+	// carries its Verifier, which is used when Dialer.Verifier is nil (and
+	// replaced when it is not); its VerifyConnection is then not called. Any other
 	// VerifyConnection in Config runs after the Verifier accepted the
 	// peer. A Config with InsecureSkipVerify and no Verifier is refused
 	// with ErrInsecureConfig. Config.VerifyPeerCertificate, if set, is
@@ -116,7 +117,7 @@ func (d *Dialer) config(addr string) (*tls.Config, error) {
 	}
 	v := d.Verifier
 	own := cfg.VerifyConnection
-	if cv := verifierOf(own); cv != nil {
+	if cv := configVerifier(d.Config); cv != nil {
 		// A config from Profile.Client: its Verifier is the Dialer's
 		// unless the Dialer has one, and runs once, with the dialed name.
 		own = nil

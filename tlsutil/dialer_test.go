@@ -267,7 +267,23 @@ func TestDialerWithClientConfig(t *testing.T) {
 	readOne(t, c)
 	c.Close()
 
-	if verifierOf(func(tls.ConnectionState) error { t.Fatal("a foreign hook was called"); return nil }) != nil {
-		t.Fatal("foreign hook taken for a Verifier")
+	// A clone is any config with InsecureSkipVerify: the Dialer cannot
+	// know its Verifier and says so instead of trusting it blindly.
+	_, err = (&Dialer{Config: ClientConfig(&Verifier{Roots: p.root.Pool()}).Clone()}).Dial("tcp", srv.Addr)
+	if !errors.Is(err, ErrInsecureConfig) {
+		t.Fatalf("a clone of a ClientConfig: got %v, want ErrInsecureConfig", err)
+	}
+
+	// A foreign VerifyConnection runs after the Dialer's Verifier.
+	called := 0
+	cfg := &tls.Config{VerifyConnection: func(tls.ConnectionState) error { called++; return nil }}
+	c, err = (&Dialer{Config: cfg, Verifier: &Verifier{Roots: p.root.Pool()}}).Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOne(t, c)
+	c.Close()
+	if called != 1 {
+		t.Fatalf("the config's own VerifyConnection ran %d times, want 1", called)
 	}
 }

@@ -13,8 +13,8 @@ import (
 type Reason int
 
 // The reasons a Verifier refuses a peer. The Strict rules have their own
-// reasons (LeafIsCA, WeakKey, BadDNSName, ValidityTooLong, BadSerial;
-// MissingServerAuth is shared with the rule crypto/x509 applies itself).
+// reasons (those marked Strict below; MissingServerAuth, MissingClientAuth
+// and BadCRL are shared with checks made in every mode).
 const (
 	// UnknownAuthority: no chain from the leaf to a trusted root could be
 	// built (unknown root, self-signed leaf, missing intermediate, bad
@@ -72,29 +72,81 @@ const (
 	// BadSerial (Strict): a serial number that is not positive or is longer
 	// than 20 octets.
 	BadSerial
+	// BadCommonName (Strict): the leaf's subject common name is not one of
+	// its SANs.
+	BadCommonName
+	// BadEKU (Strict): the leaf lists anyExtendedKeyUsage, or its
+	// extendedKeyUsage extension is marked critical.
+	BadEKU
+	// BadCriticality (Strict): an extension is marked critical, or not,
+	// against RFC 5280: basicConstraints, nameConstraints or
+	// policyConstraints of a CA not critical; subjectAltName critical beside
+	// a non-empty subject, or not critical beside an empty one.
+	BadCriticality
+	// MissingKeyID (Strict): a certificate other than a self-signed one has
+	// no authorityKeyIdentifier, or a CA has no subjectKeyIdentifier.
+	MissingKeyID
+	// BadKeyUsage (Strict): the leaf's key usage includes keyCertSign.
+	BadKeyUsage
+	// BadSubject (Strict): a CA certificate has an empty subject.
+	BadSubject
+	// BadNameConstraints (Strict): a leaf carries name constraints, or a CA
+	// has a DNS name constraint with a leading period.
+	BadNameConstraints
+	// TooManyConstraints (Strict): checking the leaf's names against the
+	// name constraints of the certificates sent would take more than
+	// 250,000 comparisons (the bound of rustls-webpki and of earlier Go
+	// releases).
+	TooManyConstraints
+	// MissingClientAuth: with Verifier.Client, the leaf's extended key
+	// usage does not allow TLS client authentication (under Strict, the EKU
+	// extension must be present and list clientAuth).
+	MissingClientAuth
+	// NameNotAllowed: the leaf holds none of Verifier.AllowNames.
+	NameNotAllowed
+	// BadSVID: the leaf has a SPIFFE ID and AllowNames asks for one, but it
+	// is not an X.509-SVID: not exactly one URI SAN, a malformed SPIFFE ID,
+	// a CA certificate, or keyCertSign or cRLSign in its key usage.
+	BadSVID
+	// BadAllowNames: an entry of Verifier.AllowNames is neither a DNS name,
+	// an IP literal nor a URI (a SPIFFE ID or trust domain must be valid).
+	// The Verifier is misconfigured; every peer is refused.
+	BadAllowNames
 )
 
 var reasonText = map[Reason]string{
-	UnknownAuthority:  "certificate signed by unknown authority",
-	NameMismatch:      "certificate name mismatch",
-	Expired:           "certificate expired",
-	NotYetValid:       "certificate not yet valid",
-	PinMismatch:       "public key pin mismatch",
-	Revoked:           "certificate revoked",
-	StapleMissing:     "OCSP staple missing",
-	StapleExpired:     "OCSP staple expired",
-	BadStaple:         "bad OCSP staple",
-	BadCRL:            "bad CRL",
-	NoCertificate:     "no certificate",
-	NoName:            "no name to verify",
-	MissingServerAuth: "certificate not valid for TLS server authentication",
-	NameConstraints:   "name not permitted by CA name constraints",
-	BadChain:          "invalid certificate chain",
-	LeafIsCA:          "leaf certificate is a CA (strict)",
-	WeakKey:           "weak or disallowed key (strict)",
-	BadDNSName:        "malformed DNS name in certificate (strict)",
-	ValidityTooLong:   "certificate validity too long (strict)",
-	BadSerial:         "bad serial number (strict)",
+	UnknownAuthority:   "certificate signed by unknown authority",
+	NameMismatch:       "certificate name mismatch",
+	Expired:            "certificate expired",
+	NotYetValid:        "certificate not yet valid",
+	PinMismatch:        "public key pin mismatch",
+	Revoked:            "certificate revoked",
+	StapleMissing:      "OCSP staple missing",
+	StapleExpired:      "OCSP staple expired",
+	BadStaple:          "bad OCSP staple",
+	BadCRL:             "bad CRL",
+	NoCertificate:      "no certificate",
+	NoName:             "no name to verify",
+	MissingServerAuth:  "certificate not valid for TLS server authentication",
+	NameConstraints:    "name not permitted by CA name constraints",
+	BadChain:           "invalid certificate chain",
+	LeafIsCA:           "leaf certificate is a CA (strict)",
+	WeakKey:            "weak or disallowed key (strict)",
+	BadDNSName:         "malformed DNS name in certificate (strict)",
+	ValidityTooLong:    "certificate validity too long (strict)",
+	BadSerial:          "bad serial number (strict)",
+	BadCommonName:      "common name not among the subject alternative names (strict)",
+	BadEKU:             "bad extended key usage (strict)",
+	BadCriticality:     "extension criticality against RFC 5280 (strict)",
+	MissingKeyID:       "missing key identifier (strict)",
+	BadKeyUsage:        "bad key usage (strict)",
+	BadSubject:         "empty CA subject (strict)",
+	BadNameConstraints: "bad name constraints (strict)",
+	TooManyConstraints: "too many name constraint comparisons (strict)",
+	MissingClientAuth:  "certificate not valid for TLS client authentication",
+	NameNotAllowed:     "certificate holds no allowed name",
+	BadSVID:            "not a valid X.509-SVID",
+	BadAllowNames:      "invalid Verifier.AllowNames entry",
 }
 
 // String returns a short lower-case description, such as
@@ -121,15 +173,17 @@ type VerifyError struct {
 	Reason Reason
 	// Detail says what exactly failed and, where there is one, what to do.
 	Detail string
-	// Name is the name that was verified (DNS name or IP literal).
+	// Name is the name that was verified (DNS name or IP literal); empty
+	// when none was (a client certificate, or AllowNames).
 	Name string
 	// Addr is the address dialed, when a Dialer made the connection.
 	Addr string
-	// Names are the names the leaf covers: its DNS and IP SANs.
+	// Names are the names the leaf covers: its DNS, IP and URI SANs.
 	Names []string
 	// Chain is the chain the peer sent, leaf first.
 	Chain []*x509.Certificate
-	// Verified is the chain built to a trusted root, when one was.
+	// Verified is the chain built to a trusted root, when one was: of the
+	// candidate chains, the one that passed the most checks.
 	Verified []*x509.Certificate
 	// Cert is the certificate at fault, when the error is about one.
 	Cert *x509.Certificate
@@ -184,7 +238,7 @@ func (e *VerifyError) Error() string {
 // detailSuffices lists the reasons whose Detail already says all that the
 // underlying crypto/x509 error would repeat.
 var detailSuffices = map[Reason]bool{
-	Expired: true, NotYetValid: true, NameMismatch: true, MissingServerAuth: true, NameConstraints: true,
+	Expired: true, NotYetValid: true, NameMismatch: true, MissingServerAuth: true, MissingClientAuth: true, NameConstraints: true,
 }
 
 // Is reports whether target is e's Reason.
@@ -215,14 +269,17 @@ func nameOf(s string, c *x509.Certificate) string {
 	return "(empty)"
 }
 
-// sans lists the DNS and IP SANs of c as "DNS:x" and "IP:y".
+// sans lists the DNS, IP and URI SANs of c as "DNS:x", "IP:y" and "URI:z".
 func sans(c *x509.Certificate) []string {
-	out := make([]string, 0, len(c.DNSNames)+len(c.IPAddresses))
+	out := make([]string, 0, len(c.DNSNames)+len(c.IPAddresses)+len(c.URIs))
 	for _, n := range c.DNSNames {
 		out = append(out, "DNS:"+n)
 	}
 	for _, ip := range c.IPAddresses {
 		out = append(out, "IP:"+ip.String())
+	}
+	for _, u := range c.URIs {
+		out = append(out, "URI:"+u.String())
 	}
 	return out
 }

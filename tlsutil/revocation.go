@@ -257,10 +257,27 @@ func (v *Verifier) checkCRL(chain []*x509.Certificate, cert, issuer *x509.Certif
 		return nil
 	}
 	if err := rl.CheckSignatureFrom(issuer); err != nil {
+		if issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCRLSign == 0 {
+			return fail(BadCRL, cert, err, "the CRL given for %q cannot be trusted: the issuer's key usage lacks cRLSign, so it may not sign CRLs (RFC 5280 4.2.1.3)", issuer.Subject)
+		}
+		if issuer.BasicConstraintsValid && !issuer.IsCA {
+			return fail(BadCRL, cert, err, "the CRL given for %q cannot be trusted: the issuer is not a CA (basicConstraints cA=FALSE)", issuer.Subject)
+		}
 		return fail(BadCRL, cert, err, "the CRL given for %q is not signed by it", issuer.Subject)
 	}
 	if why := partialCRL(rl); why != "" {
 		return fail(BadCRL, cert, nil, "the CRL given for %q %s; give the issuer's one complete CRL", issuer.Subject, why)
+	}
+	if v.Strict {
+		// RFC 5280 5.2.3: conforming CRL issuers include a CRL number and
+		// mark it non-critical.
+		critical, ok := crlExtension(rl, oidCRLNumber)
+		switch {
+		case !ok:
+			return fail(BadCRL, cert, nil, "the CRL given for %q has no CRL number; a conforming CRL must (RFC 5280 5.2.3, Strict)", issuer.Subject)
+		case critical:
+			return fail(BadCRL, cert, nil, "the CRL given for %q marks its CRL number critical; it must not (RFC 5280 5.2.3, Strict)", issuer.Subject)
+		}
 	}
 	if !rl.NextUpdate.IsZero() && now.After(rl.NextUpdate) {
 		return fail(BadCRL, cert, nil, "the CRL of %q is stale: its nextUpdate was %s, it is now %s; refresh it",
@@ -303,6 +320,15 @@ func partialCRL(rl *x509.RevocationList) string {
 		}
 	}
 	return ""
+}
+
+func crlExtension(rl *x509.RevocationList, id asn1.ObjectIdentifier) (critical, present bool) {
+	for _, e := range rl.Extensions {
+		if e.Id.Equal(id) {
+			return e.Critical, true
+		}
+	}
+	return false, false
 }
 
 // CRLs returns a checker for Verifier.CRL that serves the given lists,

@@ -1,14 +1,18 @@
 package tlsutil
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"net"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // maxLeafValidity is the longest subscriber certificate validity the
@@ -20,52 +24,218 @@ const maxLeafValidity = 398 * 24 * time.Hour
 // allows a conforming CA to issue.
 const maxSerialOctets = 20
 
-// strictCheck applies the Strict rules to a verified chain (leaf first,
-// trust anchor last). The trust anchor itself is not judged: trusting it is
-// a local decision, as RFC 5280 section 6.1 treats it.
-func strictCheck(chain []*x509.Certificate, fail failFunc) *VerifyError {
-	leaf := chain[0]
+// maxConstraintComparisons bounds the work of checking a leaf's names
+// against name constraints: rustls-webpki's budget, and crypto/x509's
+// default before Go 1.26 (VerifyOptions.MaxConstraintComparisions).
+const maxConstraintComparisons = 250_000
 
-	// BR 7.1.2.7.8 and RFC 5280 4.2.1.9: a server certificate is not a CA.
+// Extensions whose criticality the Strict rules check.
+var (
+	oidBasicConstraints  = asn1.ObjectIdentifier{2, 5, 29, 19}
+	oidNameConstraints   = asn1.ObjectIdentifier{2, 5, 29, 30}
+	oidPolicyConstraints = asn1.ObjectIdentifier{2, 5, 29, 36}
+	oidSubjectAltName    = asn1.ObjectIdentifier{2, 5, 29, 17}
+	oidExtKeyUsage       = asn1.ObjectIdentifier{2, 5, 29, 37}
+)
+
+// extension returns c's extension id, if present.
+func extension(c *x509.Certificate, id asn1.ObjectIdentifier) (critical, present bool) {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(id) {
+			return e.Critical, true
+		}
+	}
+	return false, false
+}
+
+// constraintComparisons counts the comparisons of the leaf's names against
+// the name constraints of every certificate in sent, as a path builder
+// would make them at most.
+func constraintComparisons(sent []*x509.Certificate) int {
+	leaf := sent[0]
+	names := len(leaf.DNSNames) + len(leaf.IPAddresses) + len(leaf.URIs) + len(leaf.EmailAddresses)
+	total := 0
+	for _, c := range sent {
+		n := len(c.PermittedDNSDomains) + len(c.ExcludedDNSDomains) +
+			len(c.PermittedIPRanges) + len(c.ExcludedIPRanges) +
+			len(c.PermittedURIDomains) + len(c.ExcludedURIDomains) +
+			len(c.PermittedEmailAddresses) + len(c.ExcludedEmailAddresses)
+		total += names * n
+		if total > maxConstraintComparisons {
+			break
+		}
+	}
+	return total
+}
+
+// strictCheck applies the Strict rules to a candidate chain (leaf first,
+// trust anchor last). The trust anchor itself is not judged: trusting it is
+// a local decision, as RFC 5280 section 6.1 treats it. client says the leaf
+// is a TLS client's.
+func strictCheck(chain []*x509.Certificate, client bool, fail failFunc) *VerifyError {
+	leaf := chain[0]
+	// The certificates judged: all but the anchor (the leaf even when it is
+	// itself the trust anchor), and the CAs among them.
+	judged := chain[:max(1, len(chain)-1)]
+	cas := judged[1:]
+
+	// BR 7.1.2.7.8 and RFC 5280 4.2.1.9: a subscriber certificate is not a CA.
 	if leaf.BasicConstraintsValid && leaf.IsCA {
-		return fail(LeafIsCA, leaf, nil, "the leaf has basicConstraints cA=TRUE; a server certificate must not be a CA (CA/B Forum BR 7.1.2.7.8)")
+		return fail(LeafIsCA, leaf, nil, "the leaf has basicConstraints cA=TRUE; a subscriber certificate must not be a CA (CA/B Forum BR 7.1.2.7.8)")
 	}
 
-	// BR 7.1.2.7.10: extKeyUsage is present and contains id-kp-serverAuth
-	// (crypto/x509 accepts a leaf without the extension).
-	if !hasEKU(leaf, x509.ExtKeyUsageServerAuth) {
-		return fail(MissingServerAuth, leaf, nil, "the leaf's extended key usages are %s; the extension must be present and list serverAuth (CA/B Forum BR 7.1.2.7.10)", ekuList(leaf))
+	// BR 7.1.2.7.10: extKeyUsage is present, lists id-kp-serverAuth (or,
+	// for a client, id-kp-clientAuth) and not anyExtendedKeyUsage, and
+	// (BR 7.1.2.7.6) is not critical. crypto/x509 accepts a leaf without
+	// the extension.
+	want, missing, wantName := x509.ExtKeyUsageServerAuth, MissingServerAuth, "serverAuth"
+	if client {
+		want, missing, wantName = x509.ExtKeyUsageClientAuth, MissingClientAuth, "clientAuth"
+	}
+	if !hasEKU(leaf, want) {
+		return fail(missing, leaf, nil, "the leaf's extended key usages are %s; the extension must be present and list %s (CA/B Forum BR 7.1.2.7.10)", ekuList(leaf), wantName)
+	}
+	if hasEKU(leaf, x509.ExtKeyUsageAny) {
+		return fail(BadEKU, leaf, nil, "the leaf lists anyExtendedKeyUsage beside %s; a subscriber certificate must not (CA/B Forum BR 7.1.2.7.10)", wantName)
+	}
+	if critical, _ := extension(leaf, oidExtKeyUsage); critical {
+		return fail(BadEKU, leaf, nil, "the leaf's extendedKeyUsage extension is marked critical; it must not be (CA/B Forum BR 7.1.2.7.6)")
+	}
+
+	// RFC 5280 4.2.1.3: keyCertSign is for CA certificates only.
+	if leaf.KeyUsage&x509.KeyUsageCertSign != 0 {
+		return fail(BadKeyUsage, leaf, nil, "the leaf's key usage includes keyCertSign, which only a CA may have (RFC 5280 4.2.1.3)")
+	}
+
+	// RFC 5280 4.2.1.10: name constraints belong in CA certificates only.
+	if _, ok := extension(leaf, oidNameConstraints); ok {
+		return fail(BadNameConstraints, leaf, nil, "the leaf carries name constraints, which only a CA certificate may (RFC 5280 4.2.1.10)")
+	}
+
+	// BR 7.1.4.3: a common name, if present, repeats one of the SANs.
+	if cn := leaf.Subject.CommonName; cn != "" && !commonNameInSANs(leaf, cn) {
+		return fail(BadCommonName, leaf, nil, "the leaf's common name %q is not among its SANs (%s); it must repeat one of them (CA/B Forum BR 7.1.4.3)",
+			cn, strings.Join(sans(leaf), ", "))
+	}
+
+	// RFC 5280 4.2.1.6: subjectAltName is critical exactly when the
+	// subject is empty.
+	for _, c := range judged {
+		critical, ok := extension(c, oidSubjectAltName)
+		if !ok {
+			continue
+		}
+		empty := len(c.Subject.Names) == 0
+		if critical && !empty {
+			return fail(BadCriticality, c, nil, "%s %q marks subjectAltName critical beside a non-empty subject; it must not (RFC 5280 4.2.1.6)",
+				describeRole(chain, c), nameOf(c.Subject.String(), c))
+		}
+		if !critical && empty {
+			return fail(BadCriticality, c, nil, "%s has an empty subject and a subjectAltName not marked critical; it must be (RFC 5280 4.2.1.6)",
+				describeRole(chain, c))
+		}
 	}
 
 	// BR 6.1.5: RSA of at least 2048 bits (modulus a multiple of 8 bits),
 	// ECDSA on P-256, P-384 or P-521, nothing else.
-	for _, c := range chain[:max(1, len(chain)-1)] {
+	for _, c := range judged {
 		if why := keyProblem(c); why != "" {
 			return fail(WeakKey, c, nil, "%s %q: %s (CA/B Forum BR 6.1.5)", describeRole(chain, c), nameOf(c.Subject.String(), c), why)
 		}
 	}
 
 	// RFC 5280 4.2.1.6 (preferred name syntax of RFC 1034), RFC 6125 6.4.3
-	// and 7.2 (wildcards), BR 7.1.4.2.1 (no underscores, no IP addresses).
+	// and 7.2 (wildcards), BR 7.1.4.2.1 (no underscores, no IP addresses)
+	// and BR 3.2.2.6 (no wildcard on a public suffix).
 	for _, n := range leaf.DNSNames {
 		if why := dnsNameProblem(n); why != "" {
 			return fail(BadDNSName, leaf, nil, "DNS SAN %q: %s", n, why)
 		}
 	}
 
-	// BR 6.3.2: validity counts both ends, hence the extra second.
-	if life := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; life > maxLeafValidity {
+	// BR 6.3.2: validity counts both ends, hence the extra second. The BR
+	// limit is for server certificates; a client's is not judged.
+	if life := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; !client && life > maxLeafValidity {
 		return fail(ValidityTooLong, leaf, nil, "the leaf is valid for %d days (%s to %s); at most 398 are allowed (CA/B Forum BR 6.3.2)",
 			int((life+24*time.Hour-1)/(24*time.Hour)), leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 
 	// RFC 5280 4.1.2.2 and BR 7.1: positive, at most 20 octets.
-	for _, c := range chain[:max(1, len(chain)-1)] {
+	for _, c := range judged {
 		if why := serialProblem(c); why != "" {
 			return fail(BadSerial, c, nil, "%s %q: %s (RFC 5280 4.1.2.2)", describeRole(chain, c), nameOf(c.Subject.String(), c), why)
 		}
 	}
+
+	// RFC 5280 4.2.1.1: every certificate but a self-signed one names its
+	// issuer's key; 4.2.1.2: every CA names its own.
+	for _, c := range judged {
+		if len(c.AuthorityKeyId) == 0 && !selfSigned(c) {
+			return fail(MissingKeyID, c, nil, "%s %q has no authorityKeyIdentifier; only a self-signed certificate may omit it (RFC 5280 4.2.1.1)",
+				describeRole(chain, c), nameOf(c.Subject.String(), c))
+		}
+	}
+	for _, c := range cas {
+		if len(c.SubjectKeyId) == 0 {
+			return fail(MissingKeyID, c, nil, "the CA %s %q has no subjectKeyIdentifier (RFC 5280 4.2.1.2)",
+				describeRole(chain, c), nameOf(c.Subject.String(), c))
+		}
+	}
+
+	for _, c := range cas {
+		role, name := describeRole(chain, c), nameOf(c.Subject.String(), c)
+		// RFC 5280 4.1.2.6: a CA's subject is its name for path building.
+		if len(c.Subject.Names) == 0 {
+			return fail(BadSubject, c, nil, "the CA %s has an empty subject; a CA must have a name (RFC 5280 4.1.2.6)", role)
+		}
+		// RFC 5280 4.2.1.9, 4.2.1.10, 4.2.1.11: these are critical in a CA.
+		for _, x := range []struct {
+			id      asn1.ObjectIdentifier
+			name, s string
+		}{
+			{oidBasicConstraints, "basicConstraints", "4.2.1.9"},
+			{oidNameConstraints, "nameConstraints", "4.2.1.10"},
+			{oidPolicyConstraints, "policyConstraints", "4.2.1.11"},
+		} {
+			if critical, ok := extension(c, x.id); ok && !critical {
+				return fail(BadCriticality, c, nil, "the CA %s %q has %s not marked critical; it must be (RFC 5280 %s)", role, name, x.name, x.s)
+			}
+		}
+		// RFC 5280 4.2.1.10: a dNSName constraint is a host name, which
+		// cannot start with a period (crypto/x509 reads one as "subdomains
+		// only", a form RFC 5280 defines for URIs and e-mail only).
+		for _, d := range append(append([]string(nil), c.PermittedDNSDomains...), c.ExcludedDNSDomains...) {
+			if strings.HasPrefix(d, ".") {
+				return fail(BadNameConstraints, c, nil, "the CA %s %q has the DNS name constraint %q with a leading period, which is not a valid dNSName constraint (RFC 5280 4.2.1.10)",
+					role, name, d)
+			}
+		}
+	}
 	return nil
+}
+
+// selfSigned reports whether c is signed by its own key.
+func selfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, c.RawSubject) &&
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
+// commonNameInSANs reports whether cn repeats a DNS SAN (in any case) or
+// an IP SAN of c.
+func commonNameInSANs(c *x509.Certificate, cn string) bool {
+	for _, d := range c.DNSNames {
+		if strings.EqualFold(d, cn) {
+			return true
+		}
+	}
+	if ip := net.ParseIP(cn); ip != nil {
+		for _, x := range c.IPAddresses {
+			if x.Equal(ip) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasEKU(c *x509.Certificate, u x509.ExtKeyUsage) bool {
@@ -136,6 +306,12 @@ func dnsNameProblem(n string) string {
 			if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-') {
 				return fmt.Sprintf("character %q is not a letter, digit or hyphen (RFC 1034 preferred name syntax)", ch)
 			}
+		}
+	}
+	if rest, ok := strings.CutPrefix(n, "*."); ok {
+		lower := strings.ToLower(rest)
+		if suffix, _ := publicsuffix.PublicSuffix(lower); suffix == lower {
+			return fmt.Sprintf("a wildcard on the public suffix %q would cover every registrant under it (CA/B Forum BR 3.2.2.6; the Public Suffix List)", rest)
 		}
 	}
 	return ""

@@ -7,23 +7,31 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"reflect"
 	"strings"
 	"time"
 )
 
-// Verifier checks a TLS server the way this package promises: a chain to a
+// Verifier checks a TLS peer the way this package promises: a chain to a
 // trusted root at the current time, the expected name, the pins, the
 // revocation policy and, optionally, the web-PKI rules crypto/x509 does not
-// apply. Its VerifyConnection method is meant for tls.Config.VerifyConnection
-// in a config whose InsecureSkipVerify is true (ClientConfig and Dialer set
-// both), so that the Verifier, not crypto/tls, does the whole verification:
-// on full handshakes, on resumed sessions and behind HTTPS proxies alike.
+// apply. It checks a server by default, and a client's certificate on a
+// server with Client set. Its VerifyConnection method is meant for
+// tls.Config.VerifyConnection; on a client, in a config whose
+// InsecureSkipVerify is true (ClientConfig and Dialer set both), so that
+// the Verifier, not crypto/tls, does the whole verification: on full
+// handshakes, on resumed sessions and behind HTTPS proxies alike.
 //
-// The zero Verifier verifies against the system roots, the connection's
-// ServerName and the current time, with no pins and no revocation check.
-// A Verifier must not be modified while in use; it is safe for concurrent
-// use otherwise.
+// The whole policy is judged per candidate chain. crypto/x509 may build
+// several chains from the same certificates (a cross-signed intermediate
+// leads to two roots), and which one comes first depends on the order the
+// peer sends its intermediates in. So the Verifier accepts when one chain
+// passes every check (chain, name, Strict rules, pins, revocation) and,
+// when none does, reports the failure of the chain that passed the most.
+//
+// The zero Verifier verifies a server against the system roots, the
+// connection's ServerName and the current time, with no pins and no
+// revocation check. A Verifier must not be modified while in use; it is
+// safe for concurrent use otherwise.
 type Verifier struct {
 	// Roots are the trusted root CAs. nil means the system roots.
 	Roots *x509.CertPool
@@ -32,12 +40,16 @@ type Verifier struct {
 	// or without brackets), which is matched against IP SANs only. ""
 	// means the connection's ServerName. The common name is never used
 	// (RFC 6125 section 6.4.4, and what crypto/x509 does since Go 1.15).
+	// With AllowNames set, Name is not used.
 	//
 	// Set Name when the name to verify differs from the address dialed
 	// (curl's --connect-to), and when a tls.Config dials an IP literal
 	// without a Dialer: crypto/tls does not pass an IP ServerName to
 	// VerifyConnection (it is not sent as SNI), so the Verifier cannot
 	// learn it otherwise and refuses with NoName.
+	//
+	// With Client set, the connection's ServerName is never used, and a
+	// non-empty Name is the one name the client's certificate must hold.
 	Name string
 
 	// Pins, when not empty, must be matched by the public key of some
@@ -48,7 +60,8 @@ type Verifier struct {
 
 	// Revocation says what to do with the OCSP response the server staples.
 	// A leaf with the must-staple extension (RFC 7633) is always treated as
-	// RevocationRequireStaple.
+	// RevocationRequireStaple. A client cannot staple in TLS 1.2, so with
+	// Client use CRL instead.
 	Revocation RevocationPolicy
 
 	// Strict adds the web-PKI rules that crypto/x509 does not check; see
@@ -57,6 +70,25 @@ type Verifier struct {
 
 	// Now returns the time to verify at. nil means time.Now.
 	Now func() time.Time
+
+	// Client makes the Verifier check a TLS client's certificate, on a
+	// server whose tls.Config has ClientAuth tls.RequireAnyClientCert and
+	// VerifyConnection set to this Verifier's (MutualServerConfig makes
+	// one): the leaf must allow clientAuth instead of serverAuth, and no
+	// name is checked unless AllowNames (or Name) asks for one.
+	Client bool
+
+	// AllowNames, when not empty, are the names the peer's certificate may
+	// hold, in either role, instead of Name or the ServerName; one must
+	// match. An entry is a DNS name (matched against DNS SANs, which may
+	// be wildcards), an IP literal (IP SANs), or a URI (URI SANs, exactly).
+	// A SPIFFE ID such as "spiffe://example.org/ns/prod/sa/api" matches
+	// exactly, and a bare trust domain such as "spiffe://example.org"
+	// matches every ID in it; a leaf matched by its SPIFFE ID must be an
+	// X.509-SVID (exactly one URI SAN, not a CA), else it fails with
+	// BadSVID. An entry that is none of these fails every verification
+	// with BadAllowNames.
+	AllowNames []string
 
 	// GetRoots, when set, is called at every verification and its result
 	// is used instead of Roots. It lets the roots change while the
@@ -68,37 +100,35 @@ type Verifier struct {
 	// verified chain (the leaf's issuer and every intermediate's). A nil
 	// list means "none known for this issuer" and passes; an error fails
 	// the verification with BadCRL. The list must be signed by the issuer
-	// and not be past its NextUpdate, and must be the issuer's complete
-	// list (a delta CRL, one with an issuing distribution point, or one
-	// with an unknown critical extension fails with BadCRL); a certificate
-	// whose serial it lists fails with Revoked. The Verifier never
-	// downloads CRLs itself: the
-	// caller decides where they come from and how often.
+	// (whose key usage, if present, must include cRLSign) and not be past
+	// its NextUpdate, and must be the issuer's complete list (a delta CRL,
+	// one with an issuing distribution point, or one with an unknown
+	// critical extension fails with BadCRL); a certificate whose serial it
+	// lists fails with Revoked. Under Strict it must also carry a
+	// non-critical CRL number (RFC 5280 5.2.3). The Verifier never
+	// downloads CRLs itself: the caller decides where they come from and
+	// how often.
 	CRL func(issuer *x509.Certificate) (*x509.RevocationList, error)
 }
 
 // VerifyConnection verifies the peer of a finished handshake: the
 // certificates it sent (cs.PeerCertificates, which on a resumed session are
 // those of the original handshake) and its OCSP staple, against the name
-// Verifier.Name or, when empty, cs.ServerName. It does not rely on
-// cs.VerifiedChains, so it holds whether crypto/tls verified or not.
-// The error is a *VerifyError.
+// Verifier.Name or, when empty, cs.ServerName (for a server; see Client and
+// AllowNames). It does not rely on cs.VerifiedChains, so it holds whether
+// crypto/tls verified or not. The error is a *VerifyError.
 func (v *Verifier) VerifyConnection(cs tls.ConnectionState) error {
-	name := v.Name
-	if name == "" {
-		name = cs.ServerName
-	}
-	_, err := v.verify(cs.PeerCertificates, cs.OCSPResponse, name)
+	_, err := v.verify(cs.PeerCertificates, cs.OCSPResponse, cs.ServerName, false)
 	return err
 }
 
 // VerifyChain applies exactly the checks of VerifyConnection to a chain
 // given by hand (leaf first, then the intermediates the peer would send, in
 // any order) and an optional DER OCSP response, verifying the name
-// Verifier.Name. It returns the verified chains, each from the leaf to a
-// trusted root, or a *VerifyError.
+// Verifier.Name. It returns every candidate chain that passed all the
+// checks, each from the leaf to a trusted root, or a *VerifyError.
 func (v *Verifier) VerifyChain(chain []*x509.Certificate, ocspStaple []byte) ([][]*x509.Certificate, error) {
-	chains, err := v.verify(chain, ocspStaple, v.Name)
+	chains, err := v.verify(chain, ocspStaple, "", true)
 	if err != nil {
 		return nil, err
 	}
@@ -115,54 +145,14 @@ func (v *Verifier) VerifyChain(chain []*x509.Certificate, ocspStaple []byte) ([]
 // name verified is Verifier.Name, else name, else the connection's
 // ServerName.
 func (v *Verifier) verifyFor(name string) func(tls.ConnectionState) error {
-	if v.Name != "" {
-		name = v.Name
-	}
 	return func(cs tls.ConnectionState) error {
 		n := name
 		if n == "" {
 			n = cs.ServerName
 		}
-		_, err := v.verify(cs.PeerCertificates, cs.OCSPResponse, n)
+		_, err := v.verify(cs.PeerCertificates, cs.OCSPResponse, n, false)
 		return err
 	}
-}
-
-// hook returns VerifyConnection as a closure that a Dialer can recognize
-// (see verifierOf), so that a config from Profile.Client given to a Dialer
-// is verified once, by the right Verifier, with the dialed name. It is
-// not inlined: an inlined copy of the closure would have its own code
-// pointer, and verifierOf compares code pointers.
-//
-//go:noinline
-func (v *Verifier) hook() func(tls.ConnectionState) error {
-	return func(cs tls.ConnectionState) error {
-		if cs.ServerName == probeName && cs.PeerCertificates == nil {
-			return &verifierProbe{v}
-		}
-		return v.VerifyConnection(cs)
-	}
-}
-
-// probeName cannot occur in a handshake: SNI host names have no NUL.
-const probeName = "\x00tlsutil-probe"
-
-type verifierProbe struct{ v *Verifier }
-
-func (p *verifierProbe) Error() string { return "tlsutil: verifier probe" }
-
-var hookPC = reflect.ValueOf((&Verifier{}).hook()).Pointer()
-
-// verifierOf returns the Verifier behind f when f was made by hook, else
-// nil. Other functions are never called.
-func verifierOf(f func(tls.ConnectionState) error) *Verifier {
-	if f == nil || reflect.ValueOf(f).Pointer() != hookPC {
-		return nil
-	}
-	if p, ok := f(tls.ConnectionState{ServerName: probeName}).(*verifierProbe); ok {
-		return p.v
-	}
-	return nil
 }
 
 func (v *Verifier) now() time.Time {
@@ -179,10 +169,29 @@ func (v *Verifier) roots() *x509.CertPool {
 	return v.Roots
 }
 
-// verify runs every check in a fixed order: chain, name, Strict rules, pins,
-// revocation. The first failure is returned.
-func (v *Verifier) verify(chain []*x509.Certificate, staple []byte, name string) ([][]*x509.Certificate, error) {
+// The stages of the per-chain policy, in the order they are checked; a
+// failure at a later stage got further.
+const (
+	stageStrict = iota
+	stagePins
+	stageRevocation
+)
+
+// verify runs every check: the chain (crypto/x509 builds the candidates),
+// the name, then per candidate chain the Strict rules, the pins and
+// revocation. connName is the connection's name, used when Verifier.Name
+// is empty (a server's only). It returns the chains that passed: all of
+// them with all set, else the first.
+func (v *Verifier) verify(chain []*x509.Certificate, staple []byte, connName string, all bool) ([][]*x509.Certificate, error) {
 	now := v.now()
+	name := ""
+	switch {
+	case len(v.AllowNames) > 0:
+	case v.Name != "":
+		name = v.Name
+	case !v.Client:
+		name = connName
+	}
 	var verified []*x509.Certificate
 	fail := func(r Reason, cert *x509.Certificate, err error, format string, args ...any) *VerifyError {
 		e := &VerifyError{
@@ -199,38 +208,90 @@ func (v *Verifier) verify(chain []*x509.Certificate, staple []byte, name string)
 		return nil, fail(NoCertificate, nil, nil, "the peer sent no certificate")
 	}
 	leaf := chain[0]
-	if name == "" {
+	if name == "" && !v.Client && len(v.AllowNames) == 0 {
 		return nil, fail(NoName, nil, nil,
 			"neither Verifier.Name nor the connection's ServerName is set (crypto/tls leaves ServerName empty for an IP address: set Verifier.Name to it)")
 	}
+	if v.Strict {
+		// Before any chain is built: the count is cheap, the work is not.
+		if n := constraintComparisons(chain); n > maxConstraintComparisons {
+			return nil, fail(TooManyConstraints, leaf, nil, "checking the leaf's %d names against the name constraints of the certificates sent takes more than %d comparisons; refused unchecked (bound of rustls-webpki)",
+				len(leaf.DNSNames)+len(leaf.IPAddresses)+len(leaf.URIs)+len(leaf.EmailAddresses), maxConstraintComparisons)
+		}
+	}
 
 	roots := v.roots()
-	chains, err := verifyCached(chain, roots, now)
+	usage := x509.ExtKeyUsageServerAuth
+	if v.Client {
+		usage = x509.ExtKeyUsageClientAuth
+	}
+	chains, err := buildChains(chain, roots, usage, now)
 	if err != nil {
 		return nil, v.chainError(chain, roots, now, err, fail)
 	}
 	verified = chains[0]
 
-	if err := leaf.VerifyHostname(name); err != nil {
-		return nil, fail(NameMismatch, leaf, err, "%s", nameHint(leaf, name))
+	switch {
+	case len(v.AllowNames) > 0:
+		if e := v.checkAllowNames(leaf, fail); e != nil {
+			return nil, e
+		}
+	case name != "":
+		if err := leaf.VerifyHostname(name); err != nil {
+			return nil, fail(NameMismatch, leaf, err, "%s", nameHint(leaf, name))
+		}
 	}
 
+	var (
+		best      *VerifyError
+		bestStage = -1
+		passed    [][]*x509.Certificate
+		pinsSeen  []Pin
+	)
+	for i, ch := range chains {
+		verified = ch
+		stage, e := v.checkChain(ch, staple, now, fail, &pinsSeen)
+		if e == nil {
+			if !all {
+				return chains[i : i+1], nil
+			}
+			passed = append(passed, ch)
+			continue
+		}
+		if stage > bestStage {
+			best, bestStage = e, stage
+		}
+	}
+	if passed != nil {
+		return passed, nil
+	}
+	if best.Reason == PinMismatch {
+		// Every chain that reached the pins failed them: show all the
+		// pins seen, not only those of one chain.
+		best.PinsSeen = pinsSeen
+		best.Detail = fmt.Sprintf("the verified chains have the pins %s; wanted one of %s", pinList(pinsSeen), pinList(v.Pins))
+	}
+	return nil, best
+}
+
+// checkChain judges one candidate chain: Strict rules, pins, revocation.
+// It returns the stage that failed and its error, or nil. The pins of a
+// chain that fails them are added to seen.
+func (v *Verifier) checkChain(ch []*x509.Certificate, staple []byte, now time.Time, fail failFunc, seen *[]Pin) (int, *VerifyError) {
 	if v.Strict {
-		if e := strictCheck(chains[0], fail); e != nil {
-			return nil, e
+		if e := strictCheck(ch, v.Client, fail); e != nil {
+			return stageStrict, e
 		}
 	}
-
 	if len(v.Pins) > 0 {
-		if e := v.checkPins(chains, fail); e != nil {
-			return nil, e
+		if e := v.checkPins(ch, fail, seen); e != nil {
+			return stagePins, e
 		}
 	}
-
-	if e := v.checkRevocation(chains[0], staple, now, fail); e != nil {
-		return nil, e
+	if e := v.checkRevocation(ch, staple, now, fail); e != nil {
+		return stageRevocation, e
 	}
-	return chains, nil
+	return 0, nil
 }
 
 type failFunc func(r Reason, cert *x509.Certificate, err error, format string, args ...any) *VerifyError
@@ -249,13 +310,19 @@ func (v *Verifier) chainError(chain []*x509.Certificate, roots *x509.CertPool, n
 		case x509.Expired:
 			which := describeRole(chain, c)
 			if now.Before(c.NotBefore) {
+				at, nowS := timePair(c.NotBefore, now)
 				return fail(NotYetValid, c, err, "%s %q is valid from %s, it is now %s (check the clock of both sides)",
-					which, nameOf(c.Subject.String(), c), c.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+					which, nameOf(c.Subject.String(), c), at, nowS)
 			}
+			at, nowS := timePair(c.NotAfter, now)
 			return fail(Expired, c, err, "%s %q expired at %s, it is now %s",
-				which, nameOf(c.Subject.String(), c), c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+				which, nameOf(c.Subject.String(), c), at, nowS)
 		case x509.IncompatibleUsage:
-			return fail(MissingServerAuth, c, err, "the leaf's extended key usages are %s, which does not include serverAuth",
+			if v.Client {
+				return fail(MissingClientAuth, c, err, "the extended key usages of the leaf (%s) or of a CA of its chain do not allow clientAuth",
+					ekuList(chain[0]))
+			}
+			return fail(MissingServerAuth, c, err, "the extended key usages of the leaf (%s) or of a CA of its chain do not allow serverAuth",
 				ekuList(chain[0]))
 		case x509.CANotAuthorizedForThisName:
 			return fail(NameConstraints, c, err, "%s", ci.Detail)
@@ -263,6 +330,17 @@ func (v *Verifier) chainError(chain []*x509.Certificate, roots *x509.CertPool, n
 		return fail(BadChain, c, err, "%s", ci.Error())
 	}
 	return fail(BadChain, nil, err, "%s", err.Error())
+}
+
+// timePair formats a certificate time and the current time, to the second,
+// or with their fractions when they fall in the same second (a certificate
+// that expired half a second ago).
+func timePair(at, now time.Time) (string, string) {
+	layout := time.RFC3339
+	if at.Truncate(time.Second).Equal(now.Truncate(time.Second)) {
+		layout = time.RFC3339Nano
+	}
+	return at.UTC().Format(layout), now.UTC().Format(layout)
 }
 
 // describeRole says whether c is the leaf or which certificate of chain.
@@ -401,25 +479,28 @@ func ekuList(c *x509.Certificate) string {
 	return strings.Join(s, ", ")
 }
 
-// checkPins passes when any certificate of any verified chain matches a pin.
-func (v *Verifier) checkPins(chains [][]*x509.Certificate, fail failFunc) *VerifyError {
-	var seen []Pin
-	for _, ch := range chains {
-		for _, c := range ch {
-			p := PinOf(c)
-			for _, w := range v.Pins {
-				if p == w {
-					return nil
-				}
-			}
-			if !containsPin(seen, p) {
-				seen = append(seen, p)
+// checkPins passes when a certificate of ch matches a pin; when none does,
+// it adds ch's pins to seen.
+func (v *Verifier) checkPins(ch []*x509.Certificate, fail failFunc, seen *[]Pin) *VerifyError {
+	var mine [4]Pin
+	own := mine[:0]
+	for _, c := range ch {
+		p := PinOf(c)
+		for _, w := range v.Pins {
+			if p == w {
+				return nil
 			}
 		}
+		own = append(own, p)
 	}
-	e := fail(PinMismatch, chains[0][0], nil, "the verified chain has the pins %s; wanted one of %s",
-		pinList(seen), pinList(v.Pins))
-	e.PinsSeen, e.PinsWanted = seen, append([]Pin(nil), v.Pins...)
+	for _, p := range own {
+		if !containsPin(*seen, p) {
+			*seen = append(*seen, p)
+		}
+	}
+	e := fail(PinMismatch, ch[0], nil, "the verified chain has the pins %s; wanted one of %s",
+		pinList(own), pinList(v.Pins))
+	e.PinsSeen, e.PinsWanted = append([]Pin(nil), own...), append([]Pin(nil), v.Pins...)
 	return e
 }
 
