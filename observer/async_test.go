@@ -132,20 +132,48 @@ func TestBlockedNotifierReleasedByUnsubscribe(t *testing.T) {
 	waitClosed(t, "Unsubscribe", unsubscribed)
 }
 
-func TestNotifyContextDoneBeforeStart(t *testing.T) {
+// TestNotifyContextDone: a context that is already done makes a Notify that
+// never waits. Synchronous observers and queues with room get the value; a
+// full Block queue loses it, counted, and the error says so.
+func TestNotifyContextDone(t *testing.T) {
 	var s Subject[int]
-	called := false
-	s.Subscribe(func(int) { called = true })
+	called := new(recorder[int])
+	s.Subscribe(called.add)
+	roomy := new(recorder[int])
+	roomySub := s.Subscribe(roomy.add, Async(4, Block))
+	started, gate := make(chan struct{}), make(chan struct{})
+	full := s.Subscribe(func(v int) {
+		if v == 0 {
+			close(started)
+			<-gate
+		}
+	}, Async(1, Block))
+	s.Notify(0)
+	waitClosed(t, "first delivery", started)
+	s.Notify(1) // fills the queue of one: the observer still holds 0
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := s.NotifyContext(ctx, 1); !errors.Is(err, context.Canceled) {
-		t.Fatalf("NotifyContext = %v, want context.Canceled", err)
+	err := s.NotifyContext(ctx, 2)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("NotifyContext with a done context = %v, want an error wrapping context.Canceled", err)
 	}
-	if called {
-		t.Fatal("observer called although the context was done")
+	if !equal(called.get(), []int{0, 1, 2}) || full.Dropped() != 1 || roomySub.Dropped() != 0 {
+		t.Fatalf("sync observer got %v; full queue dropped %d, roomy dropped %d", called.get(), full.Dropped(), roomySub.Dropped())
 	}
-	if err := s.NotifyContext(context.Background(), 2); err != nil || !called {
-		t.Fatalf("NotifyContext = %v, called %v", err, called)
+	if err := s.NotifyContext(ctx, 3); err == nil {
+		t.Fatal("NotifyContext into a full queue with a done context returned nil")
+	}
+	close(gate)
+	s.Close()
+	waitClosed(t, "Done", full.Done())
+	waitClosed(t, "Done", roomySub.Done())
+	if !equal(roomy.get(), []int{0, 1, 2, 3}) {
+		t.Fatalf("queue with room got %v, want [0 1 2 3]", roomy.get())
+	}
+	var quiet Subject[int]
+	quiet.Subscribe(func(int) {})
+	if err := quiet.NotifyContext(ctx, 1); err != nil {
+		t.Fatalf("NotifyContext with a done context and nothing to wait for = %v, want nil", err)
 	}
 }
 

@@ -88,7 +88,7 @@ func FuzzSubject(f *testing.F) {
 		for i, o := range obs {
 			select {
 			case <-o.sub.Done():
-			case <-time.After(deadline):
+			case <-time.After(patience(t)):
 				t.Fatalf("observer %d: Done not closed after Close", i)
 			}
 			got := o.got.get()

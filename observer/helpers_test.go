@@ -15,12 +15,22 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// deadline bounds every wait in these tests: a deadlock fails the test
-// instead of hanging it.
-const deadline = 10 * time.Second
+// patience is how long a wait in these tests may last before the test
+// reports a deadlock: until shortly before go test's -timeout would end the
+// binary, so that a slow or busy machine never fails a test, or one minute
+// where there is no timeout (fuzzing).
+func patience(t testing.TB) time.Duration {
+	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, ok := tt.Deadline(); ok {
+			left := time.Until(dl)
+			return left - left/20 - time.Second
+		}
+	}
+	return time.Minute
+}
 
-// within runs f on its own goroutine and fails the test if f has not
-// returned after deadline.
+// within runs f on its own goroutine and fails the test, with every
+// goroutine's stack, if f has not returned within patience.
 func within(t *testing.T, what string, f func()) {
 	t.Helper()
 	done := make(chan struct{})
@@ -28,22 +38,24 @@ func within(t *testing.T, what string, f func()) {
 		defer close(done)
 		f()
 	}()
+	wait := patience(t)
 	select {
 	case <-done:
-	case <-time.After(deadline):
+	case <-time.After(wait):
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
-		t.Fatalf("%s did not return within %v: deadlock\n%s", what, deadline, buf)
+		t.Fatalf("%s did not return within %v: deadlock\n%s", what, wait, buf)
 	}
 }
 
-// waitClosed fails the test if ch is not closed within deadline.
+// waitClosed fails the test if ch is not closed within patience.
 func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
 	t.Helper()
+	wait := patience(t)
 	select {
 	case <-ch:
-	case <-time.After(deadline):
-		t.Fatalf("%s not closed within %v", what, deadline)
+	case <-time.After(wait):
+		t.Fatalf("%s not closed within %v", what, wait)
 	}
 }
 

@@ -206,21 +206,20 @@ func (s *Subject[T]) Notify(v T) {
 // NotifyContext is Notify with a bound on how long a full Block queue may
 // make it wait: once ctx is done, Block subscriptions that have no room lose
 // v (it counts in their Dropped) and the delivery goes on without waiting.
-// Synchronous observers are called whatever ctx says, once the delivery has
-// started.
+// Everything else happens as in Notify, whatever ctx says: synchronous
+// observers are called and queues with room take v. A context that is
+// already done therefore makes a Notify that never waits.
 //
-// If ctx is already done, nothing is delivered. NotifyContext returns an
-// error that wraps ctx's error when it delivered nothing or some
-// subscription lost v, ErrClosed on a closed subject, and nil otherwise.
+// NotifyContext returns ErrClosed on a closed subject, an error that wraps
+// ctx's error when some Block subscription lost v, and nil otherwise. The
+// outcome does not depend on when ctx ends relative to the call: only on
+// whether it has ended by the time a queue would make the notifier wait.
 func (s *Subject[T]) NotifyContext(ctx context.Context, v T) error {
 	if s == nil || s.closed.Load() {
 		return ErrClosed
 	}
 	if ctx == nil {
 		ctx = context.Background()
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("observer: notify: not delivered: %w", err)
 	}
 	if lost := s.notify(ctx, v); lost > 0 {
 		return fmt.Errorf("observer: notify: %d Block subscription(s) had no room before the context ended: %w", lost, ctx.Err())

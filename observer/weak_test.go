@@ -23,7 +23,7 @@ func TestSubscribeWeakEndsAfterGC(t *testing.T) {
 	}
 	runtime.KeepAlive(w)
 	w = nil
-	stop := time.Now().Add(deadline)
+	stop := time.Now().Add(patience(t))
 	for sub.Active() && time.Now().Before(stop) {
 		runtime.GC()
 		time.Sleep(time.Millisecond)
