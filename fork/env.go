@@ -17,9 +17,10 @@ const (
 	EnvListenFDNames = "LISTEN_FDNAMES"
 	// EnvMarker is this package's stand-in for LISTEN_PID, which a Go
 	// parent cannot set to the child's pid before exec. It holds a version,
-	// the parent's pid and the identity (device and inode) of every passed
-	// file; Init adopts the files only if the descriptors it finds are
-	// those very files.
+	// the parent's pid and start time, and the identity (device and inode)
+	// of every passed file; Init adopts the files only in the process
+	// Start started (whose parent is, or was until it exited, that
+	// process) and only if the descriptors it finds are those very files.
 	EnvMarker = "STURDY_FORK"
 )
 
@@ -32,7 +33,7 @@ const maxFiles = 1 << 16
 // maxNameLen is systemd's FDNAME_MAX.
 const maxNameLen = 255
 
-const markerVersion = "1"
+const markerVersion = "2"
 
 // fileID is the identity of an open file: st_dev and st_ino.
 type fileID struct{ dev, ino uint64 }
@@ -40,14 +41,14 @@ type fileID struct{ dev, ino uint64 }
 // validName reports why name cannot travel in LISTEN_FDNAMES, or nil.
 func validName(name string) error {
 	if name == "" {
-		return fmt.Errorf("%w: empty", ErrBadName)
+		return invalid("empty file name")
 	}
 	if len(name) > maxNameLen {
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrBadName, len(name), maxNameLen)
+		return invalid("file name of %d bytes, at most %d", len(name), maxNameLen)
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; c < 0x20 || c > 0x7e || c == ':' {
-			return fmt.Errorf("%w: %q has byte %#x at %d (printable ASCII except ':')", ErrBadName, name, c, i)
+			return invalid("file name %q has byte %#x at %d (printable ASCII except ':')", name, c, i)
 		}
 	}
 	return nil
@@ -59,7 +60,7 @@ func validName(name string) error {
 func parseListen(fds, names string, namesSet bool) ([]string, error) {
 	n, err := strconv.Atoi(fds)
 	if err != nil || !isDecimal(fds) || n > maxFiles || (fds != "0" && fds[0] == '0') {
-		return nil, fmt.Errorf("%w: %s=%q is not a count of files", ErrBadEnv, EnvListenFDs, fds)
+		return nil, invalid("%s=%q is not a count of files", EnvListenFDs, fds)
 	}
 	out := make([]string, n)
 	if !namesSet {
@@ -70,17 +71,17 @@ func parseListen(fds, names string, namesSet bool) ([]string, error) {
 	}
 	if n == 0 {
 		if names != "" {
-			return nil, fmt.Errorf("%w: %s names files but %s=0", ErrBadEnv, EnvListenFDNames, EnvListenFDs)
+			return nil, invalid("%s names files but %s=0", EnvListenFDNames, EnvListenFDs)
 		}
 		return out, nil
 	}
 	if c := strings.Count(names, ":") + 1; c != n {
-		return nil, fmt.Errorf("%w: %s has %d names for %s=%d", ErrBadEnv, EnvListenFDNames, c, EnvListenFDs, n)
+		return nil, invalid("%s has %d names for %s=%d", EnvListenFDNames, c, EnvListenFDs, n)
 	}
 	for i := range out {
 		name, rest, _ := strings.Cut(names, ":")
 		if err := validName(name); err != nil {
-			return nil, fmt.Errorf("%w: %s: name %d: %w", ErrBadEnv, EnvListenFDNames, i, err)
+			return nil, fmt.Errorf("%s: name %d: %w", EnvListenFDNames, i, err)
 		}
 		out[i] = name
 		names = rest
@@ -92,7 +93,7 @@ func parseListen(fds, names string, namesSet bool) ([]string, error) {
 func parsePID(s string) (int, error) {
 	pid, err := strconv.Atoi(s)
 	if err != nil || pid <= 0 || !isDecimal(s) {
-		return 0, fmt.Errorf("%w: %s=%q is not a pid", ErrBadEnv, EnvListenPID, s)
+		return 0, invalid("%s=%q is not a pid", EnvListenPID, s)
 	}
 	return pid, nil
 }
@@ -107,12 +108,23 @@ func isDecimal(s string) bool {
 	return s != ""
 }
 
-// formatMarker builds the value of EnvMarker: "1 <ppid> <dev>.<ino> ...".
-func formatMarker(ppid int, ids []fileID) string {
+// marker is the content of EnvMarker.
+type marker struct {
+	ppid  int      // the process that called Start
+	start uint64   // its start time in clock ticks after boot (/proc stat field 22); 0: unknown
+	ids   []fileID // the passed files
+}
+
+// formatMarker builds the value of EnvMarker:
+// "2 <ppid> <start> <dev>.<ino> ...".
+func formatMarker(m marker) string {
 	var b strings.Builder
 	b.WriteString(markerVersion)
 	b.WriteByte(' ')
-	b.WriteString(strconv.Itoa(ppid))
+	b.WriteString(strconv.Itoa(m.ppid))
+	b.WriteByte(' ')
+	b.WriteString(strconv.FormatUint(m.start, 10))
+	ids := m.ids
 	for _, id := range ids {
 		b.WriteByte(' ')
 		b.WriteString(strconv.FormatUint(id.dev, 16))
@@ -123,32 +135,38 @@ func formatMarker(ppid int, ids []fileID) string {
 }
 
 // parseMarker is the inverse of formatMarker.
-func parseMarker(s string) (ppid int, ids []fileID, err error) {
-	bad := func(why string) (int, []fileID, error) {
-		return 0, nil, fmt.Errorf("%w: %s=%q: %s", ErrBadEnv, EnvMarker, s, why)
+func parseMarker(s string) (marker, error) {
+	bad := func(why string) (marker, error) {
+		return marker{}, invalid("%s=%q: %s", EnvMarker, s, why)
 	}
 	f := strings.Split(s, " ")
-	if len(f) < 2 || f[0] != markerVersion {
+	if len(f) < 3 || f[0] != markerVersion {
 		return bad("unknown version")
 	}
-	if len(f)-2 > maxFiles {
+	if len(f)-3 > maxFiles {
 		return bad("too many files")
 	}
-	ppid, err = strconv.Atoi(f[1])
-	if err != nil || ppid <= 0 || !isDecimal(f[1]) {
+	var m marker
+	var err error
+	m.ppid, err = strconv.Atoi(f[1])
+	if err != nil || m.ppid <= 0 || !isDecimal(f[1]) {
 		return bad("bad parent pid")
 	}
-	ids = make([]fileID, 0, len(f)-2)
-	for _, w := range f[2:] {
+	m.start, err = strconv.ParseUint(f[2], 10, 64)
+	if err != nil || !isDecimal(f[2]) {
+		return bad("bad parent start time")
+	}
+	m.ids = make([]fileID, 0, len(f)-3)
+	for _, w := range f[3:] {
 		d, i, ok := strings.Cut(w, ".")
 		dev, err1 := strconv.ParseUint(d, 16, 64)
 		ino, err2 := strconv.ParseUint(i, 16, 64)
 		if !ok || err1 != nil || err2 != nil {
 			return bad("bad file identity")
 		}
-		ids = append(ids, fileID{dev, ino})
+		m.ids = append(m.ids, fileID{dev, ino})
 	}
-	return ppid, ids, nil
+	return m, nil
 }
 
 // Key prefixes of what an Upgrader passes on.

@@ -2,6 +2,7 @@ package fork
 
 import (
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -38,8 +39,8 @@ func TestParseListen(t *testing.T) {
 			continue
 		}
 		if err != nil {
-			if !errors.Is(err, ErrBadEnv) {
-				t.Errorf("parseListen(%q, %q): %v does not wrap ErrBadEnv", tt.fds, tt.names, err)
+			if !errors.Is(err, os.ErrInvalid) {
+				t.Errorf("parseListen(%q, %q): %v does not wrap os.ErrInvalid", tt.fds, tt.names, err)
 			}
 			continue
 		}
@@ -50,21 +51,22 @@ func TestParseListen(t *testing.T) {
 }
 
 func TestMarker(t *testing.T) {
-	ids := []fileID{{0x803, 0x1a2b}, {0, 1}, {^uint64(0), ^uint64(0)}}
-	s := formatMarker(4242, ids)
-	if s != "1 4242 803.1a2b 0.1 ffffffffffffffff.ffffffffffffffff" {
+	m := marker{ppid: 4242, start: 98765, ids: []fileID{{0x803, 0x1a2b}, {0, 1}, {^uint64(0), ^uint64(0)}}}
+	s := formatMarker(m)
+	if s != "2 4242 98765 803.1a2b 0.1 ffffffffffffffff.ffffffffffffffff" {
 		t.Errorf("formatMarker = %q", s)
 	}
-	ppid, got, err := parseMarker(s)
-	if err != nil || ppid != 4242 || !reflect.DeepEqual(got, ids) {
-		t.Errorf("parseMarker(%q) = %d, %v, %v", s, ppid, got, err)
+	got, err := parseMarker(s)
+	if err != nil || !reflect.DeepEqual(got, m) {
+		t.Errorf("parseMarker(%q) = %+v, %v", s, got, err)
 	}
-	if _, got, err := parseMarker("1 7"); err != nil || len(got) != 0 {
-		t.Errorf("no files: %v, %v", got, err)
+	if got, err := parseMarker("2 7 0"); err != nil || len(got.ids) != 0 || got.start != 0 {
+		t.Errorf("no files: %+v, %v", got, err)
 	}
-	for _, bad := range []string{"", "1", "2 7", "1 0", "1 -3", "1 +3", "1 7 1", "1 7 1.", "1 7 .1", "1 7 1.x", "1 7 +1.1", "1 7  1.1", "1 7 1.1.1"} {
-		if _, _, err := parseMarker(bad); !errors.Is(err, ErrBadEnv) {
-			t.Errorf("parseMarker(%q): %v, want ErrBadEnv", bad, err)
+	for _, bad := range []string{"", "2", "2 7", "1 7 0", "3 7 0", "2 0 0", "2 -3 0", "2 +3 0", "2 7 x", "2 7 -1", "2 7 +1",
+		"2 7 0 1", "2 7 0 1.", "2 7 0 .1", "2 7 0 1.x", "2 7 0 +1.1", "2 7 0  1.1", "2 7 0 1.1.1", "1 4242 803.1a2b"} {
+		if _, err := parseMarker(bad); !errors.Is(err, os.ErrInvalid) {
+			t.Errorf("parseMarker(%q): %v, want os.ErrInvalid", bad, err)
 		}
 	}
 	if _, err := parsePID("+5"); err == nil {
@@ -90,7 +92,7 @@ func TestKeyFor(t *testing.T) {
 			t.Errorf("key %q is not a valid name: %v", got, err)
 		}
 	}
-	if _, err := keyFor("listen", "unix", strings.Repeat("é", 100)); !errors.Is(err, ErrBadName) {
+	if _, err := keyFor("listen", "unix", strings.Repeat("é", 100)); !errors.Is(err, os.ErrInvalid) {
 		t.Errorf("overlong key: %v", err)
 	}
 }

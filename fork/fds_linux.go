@@ -1,8 +1,10 @@
 package fork
 
 import (
+	"bytes"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -147,3 +149,43 @@ func dupFile(f *os.File, nonblock bool) (*os.File, error) {
 func closedError(f *os.File) error {
 	return &os.PathError{Op: "dup", Path: f.Name(), Err: os.ErrClosed}
 }
+
+// procStart returns the start time of process pid in clock ticks after
+// boot (field 22 of /proc/pid/stat), 0 if it cannot be read, and whether
+// the process runs (exists and is not a zombie).
+func procStart(pid int) (start uint64, running bool) {
+	// Raw system calls: Init runs this before the program starts, and an
+	// *os.File would start the runtime's poller and shift the numbers of
+	// its descriptors.
+	fd, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, false
+	}
+	var buf [1024]byte
+	n, err := syscall.Read(fd, buf[:])
+	syscall.Close(fd)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	b := buf[:n]
+	// The command name, in parentheses, may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 20 {
+		return 0, false
+	}
+	start, err = strconv.ParseUint(string(f[19]), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	state := f[0][0]
+	return start, state != 'Z' && state != 'X' && state != 'x'
+}
+
+var selfStart = sync.OnceValue(func() uint64 {
+	start, _ := procStart(os.Getpid())
+	return start
+})

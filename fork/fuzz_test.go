@@ -41,21 +41,21 @@ func FuzzParseListen(f *testing.F) {
 
 // FuzzParseMarker feeds EnvMarker values to the parser Init uses.
 func FuzzParseMarker(f *testing.F) {
-	f.Add("1 4242 803.1a2b 0.1")
+	f.Add("2 4242 98765 803.1a2b 0.1")
+	f.Add("2 7 0")
+	f.Add("2 7 0 +1.1")
 	f.Add("1 7")
-	f.Add("1 7 +1.1")
-	f.Add("2 7")
 	f.Fuzz(func(t *testing.T, s string) {
-		ppid, ids, err := parseMarker(s)
+		m, err := parseMarker(s)
 		if err != nil {
 			return
 		}
-		if ppid <= 0 {
-			t.Fatalf("accepted parent pid %d", ppid)
+		if m.ppid <= 0 {
+			t.Fatalf("accepted parent pid %d", m.ppid)
 		}
-		p2, ids2, err := parseMarker(formatMarker(ppid, ids))
-		if err != nil || p2 != ppid || !reflect.DeepEqual(ids2, ids) {
-			t.Fatalf("round trip of %q: %d %v %v", s, p2, ids2, err)
+		again, err := parseMarker(formatMarker(m))
+		if err != nil || !reflect.DeepEqual(again, m) {
+			t.Fatalf("round trip of %q: %+v %v", s, again, err)
 		}
 	})
 }

@@ -18,7 +18,7 @@ import (
 // serving as before: the error wraps ErrNotReady, ErrInProgress (another
 // Upgrade is running), ErrUpgraded, ErrStopped, a start failure, or is an
 // *UpgradeError wrapping ErrChildExited (the new process exited or crashed
-// before Ready), ErrReadyTimeout (it was killed after ReadyTimeout) or
+// before Ready), os.ErrDeadlineExceeded (it was killed after ReadyTimeout) or
 // ErrStopped (Stop was called meanwhile, as on SIGTERM); the new process
 // has then been killed and reaped, and every descriptor made for it closed.
 //
@@ -109,7 +109,7 @@ func (u *Upgrader) spawn(files []NamedFile) error {
 		case n == 1:
 			err = fmt.Errorf("unexpected byte %#x on the ready pipe", b[0])
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			err = ErrReadyTimeout
+			err = os.ErrDeadlineExceeded
 		case err == nil || err == io.EOF:
 			err = ErrChildExited
 		}

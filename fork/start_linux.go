@@ -35,8 +35,9 @@ import (
 // inheritable descriptor as a leak). After the start, successful or not, it
 // runs the parent hooks in order. The caller still owns the files and
 // should close its copies when the child has them; it must Wait for cmd as
-// with exec.Cmd. Errors wrap ErrNilFile, ErrExtraFiles, ErrBadName,
-// os.ErrClosed (a closed file) or the error of cmd.Start.
+// with exec.Cmd. Errors wrap os.ErrInvalid (a nil command or file, a bad
+// name, cmd.ExtraFiles set), os.ErrClosed (a closed file) or the error of
+// cmd.Start.
 func Start(cmd *exec.Cmd, files ...NamedFile) error {
 	if err := start(cmd, files); err != nil {
 		return fmt.Errorf("fork: start: %w", err)
@@ -47,13 +48,13 @@ func Start(cmd *exec.Cmd, files ...NamedFile) error {
 // start is Start with errors that do not name the operation.
 func start(cmd *exec.Cmd, files []NamedFile) error {
 	if cmd == nil {
-		return ErrNilFile
+		return invalid("nil command")
 	}
 	if cmd.Process != nil {
 		return errors.New("exec: already started")
 	}
 	if len(cmd.ExtraFiles) > 0 {
-		return ErrExtraFiles
+		return invalid("cmd.ExtraFiles is set; pass the files to Start instead, so that they get names")
 	}
 	ids := make([]fileID, len(files))
 	dups := make([]*os.File, 0, len(files))
@@ -65,7 +66,7 @@ func start(cmd *exec.Cmd, files []NamedFile) error {
 	var names strings.Builder
 	for i, nf := range files {
 		if nf.File == nil {
-			return fmt.Errorf("file %d (%q): %w", i, nf.Name, ErrNilFile)
+			return fmt.Errorf("file %d (%q): %w", i, nf.Name, invalid("nil file"))
 		}
 		if err := validName(nf.Name); err != nil {
 			return fmt.Errorf("file %d: %w", i, err)
@@ -101,7 +102,7 @@ func start(cmd *exec.Cmd, files []NamedFile) error {
 			EnvListenFDs+"="+strconv.Itoa(len(files)),
 			EnvListenFDNames+"="+names.String())
 	}
-	clean = append(clean, EnvMarker+"="+formatMarker(os.Getpid(), ids))
+	clean = append(clean, EnvMarker+"="+formatMarker(marker{ppid: os.Getpid(), start: selfStart(), ids: ids}))
 	cmd.Env = clean
 	cmd.ExtraFiles = dups
 

@@ -101,7 +101,7 @@ func TestStartExact(t *testing.T) {
 						t.Errorf("descriptor %s is %s, want %s", n, tg, want[n])
 					}
 					delete(want, n)
-				case strings.HasPrefix(tg, "anon_inode:"): // the child runtime's own
+				case runtimeOwn(tg):
 				default:
 					t.Errorf("the child inherited %s", fd)
 				}
@@ -132,7 +132,7 @@ func TestStartNoFiles(t *testing.T) {
 	}
 	for _, fd := range strings.Fields(rep["fds"]) {
 		n, tg, _ := strings.Cut(fd, "=")
-		if n != "0" && n != "1" && n != "2" && !strings.HasPrefix(tg, "anon_inode:") {
+		if n != "0" && n != "1" && n != "2" && !runtimeOwn(tg) {
 			t.Errorf("the child inherited %s", fd)
 		}
 	}
@@ -200,14 +200,14 @@ func TestStartErrors(t *testing.T) {
 		files []NamedFile
 		want  error
 	}{
-		{"nil cmd", nil, nil, ErrNilFile},
-		{"extra files", &exec.Cmd{Path: "/bin/true", ExtraFiles: []*os.File{f}}, nil, ErrExtraFiles},
-		{"nil file", exec.Command("/bin/true"), []NamedFile{{"x", nil}}, ErrNilFile},
-		{"empty name", exec.Command("/bin/true"), []NamedFile{{"", f}}, ErrBadName},
-		{"colon", exec.Command("/bin/true"), []NamedFile{{"a:b", f}}, ErrBadName},
-		{"control", exec.Command("/bin/true"), []NamedFile{{"a\nb", f}}, ErrBadName},
-		{"non-ASCII", exec.Command("/bin/true"), []NamedFile{{"é", f}}, ErrBadName},
-		{"long", exec.Command("/bin/true"), []NamedFile{{strings.Repeat("n", 256), f}}, ErrBadName},
+		{"nil cmd", nil, nil, os.ErrInvalid},
+		{"extra files", &exec.Cmd{Path: "/bin/true", ExtraFiles: []*os.File{f}}, nil, os.ErrInvalid},
+		{"nil file", exec.Command("/bin/true"), []NamedFile{{"x", nil}}, os.ErrInvalid},
+		{"empty name", exec.Command("/bin/true"), []NamedFile{{"", f}}, os.ErrInvalid},
+		{"colon", exec.Command("/bin/true"), []NamedFile{{"a:b", f}}, os.ErrInvalid},
+		{"control", exec.Command("/bin/true"), []NamedFile{{"a\nb", f}}, os.ErrInvalid},
+		{"non-ASCII", exec.Command("/bin/true"), []NamedFile{{"é", f}}, os.ErrInvalid},
+		{"long", exec.Command("/bin/true"), []NamedFile{{strings.Repeat("n", 256), f}}, os.ErrInvalid},
 		{"closed file", exec.Command("/bin/true"), []NamedFile{{"c", closed}}, os.ErrClosed},
 		{"no program", exec.Command(filepath.Join(t.TempDir(), "missing")), []NamedFile{{"ok", f}}, os.ErrNotExist},
 	}
@@ -220,7 +220,7 @@ func TestStartErrors(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "fork: start: ") {
 				t.Errorf("message %q", err)
 			}
-			if tt.cmd != nil && tt.want != ErrExtraFiles && len(tt.cmd.ExtraFiles) != 0 {
+			if tt.cmd != nil && tt.name != "extra files" && len(tt.cmd.ExtraFiles) != 0 {
 				t.Error("ExtraFiles left set")
 			}
 		})
@@ -260,7 +260,7 @@ func TestInitRecognition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := EnvMarker + "=" + formatMarker(os.Getpid(), []fileID{id})
+	good := EnvMarker + "=" + formatMarker(marker{ppid: os.Getpid(), start: selfStart(), ids: []fileID{id}})
 	plain := func(files ...*os.File) func(*exec.Cmd) error {
 		return func(cmd *exec.Cmd) error { cmd.ExtraFiles = files; return cmd.Start() }
 	}
@@ -295,10 +295,14 @@ func TestInitRecognition(t *testing.T) {
 			cmd.Path = "/bin/sh"
 			return Start(cmd, NamedFile{"d", data})
 		}, nil, "true", "d", "<nil>"},
-		{"malformed count", plain(data), []string{"LISTEN_FDS=x", good}, "false", "", "malformed"},
-		{"names mismatch", plain(data), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=a:b", good}, "false", "", "malformed"},
-		{"malformed marker", plain(data), []string{"LISTEN_FDS=1", EnvMarker + "=9 x"}, "false", "", "malformed"},
-		{"descriptor not open", wrapped(), []string{"LISTEN_FDS=1"}, "false", "", "not open"},
+		{"malformed count", plain(data), []string{"LISTEN_FDS=x", good}, "false", "", "invalid argument"},
+		{"names mismatch", plain(data), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=a:b", good}, "false", "", "invalid argument"},
+		{"malformed marker", plain(data), []string{"LISTEN_FDS=1", EnvMarker + "=9 x"}, "false", "", "invalid argument"},
+		// Descriptor 3 is the child runtime's own (Go keeps cgroup files
+		// open), or none: not inherited either way.
+		{"descriptor not open", wrapped(), []string{"LISTEN_FDS=1"}, "false", "", "was not inherited"},
+		// A refusal closes nothing: descriptor 3 is still the program's.
+		{"second descriptor not open", wrapped(data), []string{"LISTEN_FDS=2"}, "false", "", "was not inherited"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,8 +310,69 @@ func TestInitRecognition(t *testing.T) {
 			if rep["child"] != tt.child || rep["names"] != tt.names || !strings.Contains(rep["init"], tt.init) || rep["env"] != "" {
 				t.Errorf("report %v; want child=%s names=%q init~%q", rep, tt.child, tt.names, tt.init)
 			}
+			if tt.name == "second descriptor not open" && !strings.Contains(" "+rep["fds"], " 3="+target(t, data)) {
+				t.Errorf("the refused adoption closed descriptor 3: %s", rep["fds"])
+			}
 		})
 	}
+}
+
+// TestInitGrandchildren: behind a shell that does not exec, the processes
+// the shell starts are not the one Start started and adopt nothing,
+// although they hold the very files the marker names.
+func TestInitGrandchildren(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	data, err := os.Create(filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command("/bin/sh", "-c", `"$0"; FORKHELPER_OUT="$FORKHELPER_OUT.2" "$0"`, helper(t))
+	cmd.Env = roleEnv("inherit", envOut+"="+out)
+	cmd.Stderr = os.Stderr
+	if err := Start(cmd, NamedFile{"d", data}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{out, out + ".2"} {
+		rep := readReport(t, path, time.Minute)
+		if rep["child"] != "false" || rep["names"] != "" || rep["init"] != "<nil>" {
+			t.Errorf("grandchild %s: %v; want child=false, nothing adopted", filepath.Base(path), rep)
+		}
+	}
+}
+
+// TestInitOrphan: a child whose parent exited right after Start (before
+// the child's Init) still adopts its files: it was reparented, and it is
+// the process Start started.
+func TestInitOrphan(t *testing.T) {
+	if !becomeSubreaper() {
+		t.Skip("PR_SET_CHILD_SUBREAPER unavailable: the orphan could not be reaped")
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command(helper(t))
+	cmd.Env = roleEnv("orphan", envOut+"="+out)
+	cmd.Stderr = os.Stderr
+	if err := Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	rep := readReport(t, out, time.Minute)
+	if rep["child"] != "true" || rep["names"] != "orphaned" || rep["init"] != "<nil>" {
+		t.Errorf("orphaned child: %v; want child=true names=orphaned", rep)
+	}
+	pid, _ := strconv.Atoi(rep["pid"])
+	if ws := reap(t, pid, time.Minute); ws.ExitStatus() != 0 {
+		t.Errorf("orphan: %v", ws)
+	}
+	checkNoChildren(t)
 }
 
 // TestAtForkOrder checks the pthread_atfork rules: prepare in reverse

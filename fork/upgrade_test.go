@@ -236,7 +236,7 @@ func testUpgrade(t *testing.T, exe string) {
 		_, target, _ := strings.Cut(fd, "=")
 		switch {
 		case strings.HasPrefix(fd, "0=") || strings.HasPrefix(fd, "1=") || strings.HasPrefix(fd, "2="):
-		case strings.HasPrefix(target, "anon_inode:"):
+		case runtimeOwn(target):
 		case target == sock:
 			sockets++
 		case strings.HasPrefix(target, "pipe:"):
@@ -307,7 +307,7 @@ func TestUpgradeChildExits(t *testing.T) {
 func TestUpgradeTimeout(t *testing.T) {
 	f := newFixture(t, "hang", 300*time.Millisecond)
 	start := time.Now()
-	ue := upgradeError(t, f.u.Upgrade(), ErrReadyTimeout)
+	ue := upgradeError(t, f.u.Upgrade(), os.ErrDeadlineExceeded)
 	if ws, ok := ue.State.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
 		t.Errorf("the silent child ended %v, want killed", ue.State)
 	}
@@ -408,15 +408,17 @@ func TestUpgradeConcurrent(t *testing.T) {
 
 func TestUpgraderRules(t *testing.T) {
 	before := snapshotFDs(t)
-	if _, err := NewUpgrader(UpgradeOptions{ReadyTimeout: -1}); !errors.Is(err, ErrBadOption) {
-		t.Errorf("negative timeout: %v", err)
+	for _, opts := range []UpgradeOptions{{ReadyTimeout: -1}, {Linger: -1}, {DrainTimeout: -1}} {
+		if _, err := NewUpgrader(opts); !errors.Is(err, os.ErrInvalid) {
+			t.Errorf("NewUpgrader(%+v): %v, want os.ErrInvalid", opts, err)
+		}
 	}
 	u, err := NewUpgrader(UpgradeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewUpgrader(UpgradeOptions{}); !errors.Is(err, ErrUpgraderExists) {
-		t.Errorf("second upgrader: %v, want ErrUpgraderExists", err)
+	if _, err := NewUpgrader(UpgradeOptions{}); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("second upgrader: %v, want os.ErrInvalid", err)
 	}
 	if u.HasParent() {
 		t.Error("HasParent in the test process")
@@ -430,8 +432,8 @@ func TestUpgraderRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := u.Listen("tcp", "127.0.0.1:0"); !errors.Is(err, ErrListening) {
-		t.Errorf("second Listen: %v, want ErrListening", err)
+	if _, err := u.Listen("tcp", "127.0.0.1:0"); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("second Listen: %v, want os.ErrInvalid", err)
 	}
 	if _, err := u.Listen("nope", "x"); err == nil || !strings.HasPrefix(err.Error(), "fork: listen nope x: ") {
 		t.Errorf("bad network: %v", err)

@@ -1,13 +1,16 @@
 package fork
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Names of the two pipes between an upgrading parent and its new process.
@@ -76,16 +79,30 @@ type entry struct {
 	obj   interface{ File() (*os.File, error) } // a claimed listener or packet conn
 }
 
-// NewUpgrader returns the process's Upgrader. It calls Init if needed,
-// claims the sockets and files an upgrading parent passed, and returns an
-// error wrapping ErrUpgraderExists while another Upgrader of this process
-// is not stopped.
+// NewUpgrader returns the process's Upgrader. It calls Init if needed and
+// claims the sockets and files an upgrading parent passed. It returns an
+// error wrapping os.ErrInvalid for a negative duration in opts, or while
+// another Upgrader of this process is not stopped (a process has one
+// Upgrader at a time).
 func NewUpgrader(opts UpgradeOptions) (*Upgrader, error) {
-	if opts.ReadyTimeout < 0 {
-		return nil, fmt.Errorf("fork: new upgrader: %w: ReadyTimeout %v is negative", ErrBadOption, opts.ReadyTimeout)
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"ReadyTimeout", &opts.ReadyTimeout, DefaultReadyTimeout},
+		{"Linger", &opts.Linger, DefaultLinger},
+		{"DrainTimeout", &opts.DrainTimeout, DefaultDrainTimeout},
+	} {
+		if *d.v < 0 {
+			return nil, fmt.Errorf("fork: new upgrader: %w", invalid("%s %v is negative", d.name, *d.v))
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
-	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = DefaultReadyTimeout
+	if opts.ListenConfig == nil {
+		opts.ListenConfig = &net.ListenConfig{}
 	}
 	path := opts.Path
 	if path == "" {
@@ -100,7 +117,7 @@ func NewUpgrader(opts UpgradeOptions) (*Upgrader, error) {
 	active.mu.Lock()
 	defer active.mu.Unlock()
 	if active.u != nil {
-		return nil, fmt.Errorf("fork: new upgrader: %w", ErrUpgraderExists)
+		return nil, fmt.Errorf("fork: new upgrader: %w", invalid("another Upgrader of this process is active; Stop it first"))
 	}
 	u := &Upgrader{
 		opts:       opts,
@@ -181,7 +198,9 @@ func (u *Upgrader) Exit() <-chan struct{} { return u.exit }
 // listener is passed on at every later Upgrade while it is open; the caller
 // owns it and closes it. A unix socket's file is not removed when the
 // listener closes (the successor still uses it); Stop removes it only in
-// the process that was ready and never handed over.
+// the process that was ready and never handed over. A socket this process
+// creates is made with UpgradeOptions.ListenConfig. Listening twice on one
+// network and addr returns an error wrapping os.ErrInvalid.
 func (u *Upgrader) Listen(network, addr string) (net.Listener, error) {
 	key, err := keyFor(kindListen, network, addr)
 	if err != nil {
@@ -197,7 +216,7 @@ func (u *Upgrader) Listen(network, addr string) (net.Listener, error) {
 		if f != nil {
 			l, err = net.FileListener(f)
 		} else {
-			l, err = net.Listen(network, addr)
+			l, err = u.opts.ListenConfig.Listen(context.Background(), network, addr)
 		}
 		if err != nil {
 			return nil, err
@@ -220,7 +239,7 @@ func (u *Upgrader) Listen(network, addr string) (net.Listener, error) {
 }
 
 // ListenPacket is Listen for packet sockets ("udp", "udp4", "udp6", "ip",
-// "unixgram", ...), as net.ListenPacket.
+// "unixgram", ...), as net.ListenPacket, with the same rules.
 func (u *Upgrader) ListenPacket(network, addr string) (net.PacketConn, error) {
 	key, err := keyFor(kindPacket, network, addr)
 	if err != nil {
@@ -236,7 +255,7 @@ func (u *Upgrader) ListenPacket(network, addr string) (net.PacketConn, error) {
 		if f != nil {
 			pc, err = net.FilePacketConn(f)
 		} else {
-			pc, err = net.ListenPacket(network, addr)
+			pc, err = u.opts.ListenConfig.ListenPacket(context.Background(), network, addr)
 		}
 		if err != nil {
 			return nil, err
@@ -257,10 +276,53 @@ func (u *Upgrader) ListenPacket(network, addr string) (net.PacketConn, error) {
 	return pc, nil
 }
 
+// Serve serves srv on ln, as srv.Serve(ln) does, until Exit is closed,
+// then drains so that no request a client has sent goes unanswered, and
+// returns. It does not call Ready: call that once Serve runs (the
+// listener accepts from the moment it exists, so Ready may come first).
+//
+// The drain, after a successful Upgrade or Stop:
+//
+//   - stops accepting by closing ln; a successor holds the same socket,
+//     and the connections queued on it are its;
+//   - answers every request already read, and every request that arrives
+//     on a connection accepted before the drain began;
+//   - ends each HTTP/1 connection at a response boundary, by sending
+//     "Connection: close" on its next response; a connection that stays
+//     idle (between requests, or accepted and silent) for
+//     UpgradeOptions.Linger is closed, through a read deadline, so that
+//     a request that has begun to arrive is still read and answered;
+//   - sends GOAWAY to each HTTP/2 connection (over TLS) and lets its
+//     streams finish;
+//   - returns nil once no connection is left, or, past
+//     UpgradeOptions.DrainTimeout, closes those left and returns an
+//     error wrapping os.ErrDeadlineExceeded that says how many.
+//
+// Serve replaces srv.Handler and srv.ConnState with wrappers that call
+// the ones set (a nil Handler means http.DefaultServeMux, as usual): set
+// them before Serve and leave them alone while it runs. Hijacked
+// connections are the handler's, and are not waited for. For TLS, pass
+// tls.NewListener(ln, config), with "h2" in config.NextProtos for
+// HTTP/2. HTTP/2 without TLS is drained like HTTP/1. If srv ends before
+// Exit (srv.Close or srv.Shutdown, or a failing Accept), Serve returns
+// that error, wrapped.
+//
+// Why not srv.Shutdown alone: right after reading a request net/http
+// drops it, unanswered, when the server is shutting down, so a connection
+// accepted just before Shutdown whose request arrives just after fails;
+// and Shutdown and SetKeepAlivesEnabled(false) close idle keep-alive
+// connections at once, under clients that may already be sending their
+// next request on them (a client resends an idempotent request then, and
+// fails any other).
+func (u *Upgrader) Serve(srv *http.Server, ln net.Listener) error {
+	return serve(srv, ln, u.exit, u.opts.Linger, u.opts.DrainTimeout)
+}
+
 // OpenFile returns the file the parent passed under name, or opens it with
 // os.OpenFile(name, flag, perm). The file is passed on at every later
 // Upgrade while it is open (with its offset and open mode shared, as after
-// dup(2)); the caller owns it and closes it.
+// dup(2)); the caller owns it and closes it. Opening one name twice returns
+// an error wrapping os.ErrInvalid.
 func (u *Upgrader) OpenFile(name string, flag int, perm os.FileMode) (*os.File, error) {
 	key, err := keyFor(kindFile, "", name)
 	if err != nil {
@@ -298,7 +360,7 @@ func (u *Upgrader) register(key string, open func(*os.File) (interface{ File() (
 	}
 	e := u.entries[key]
 	if e != nil && e.obj != nil {
-		return ErrListening
+		return invalid("already listening on this address (or file) with this Upgrader")
 	}
 	var inheritedFile *os.File
 	if e != nil {

@@ -3,40 +3,44 @@
 package fork
 
 import (
-	"fmt"
 	"net"
+	"net/http"
 	"os"
 )
 
 // Upgrader hands this process's listeners to a re-executed copy of itself.
-// On this system it is not supported: NewUpgrader returns ErrUnsupported.
+// On this system it is not supported: NewUpgrader returns an error
+// wrapping errors.ErrUnsupported.
 type Upgrader struct{}
 
-// NewUpgrader returns ErrUnsupported on this system.
+// NewUpgrader returns an error wrapping errors.ErrUnsupported on this system.
 func NewUpgrader(opts UpgradeOptions) (*Upgrader, error) {
-	return nil, fmt.Errorf("fork: new upgrader: %w", ErrUnsupported)
+	return nil, unsupported("new upgrader")
 }
 
-// Listen returns ErrUnsupported on this system.
+// Listen returns an error wrapping errors.ErrUnsupported on this system.
 func (u *Upgrader) Listen(network, addr string) (net.Listener, error) {
-	return nil, fmt.Errorf("fork: listen: %w", ErrUnsupported)
+	return nil, unsupported("listen")
 }
 
-// ListenPacket returns ErrUnsupported on this system.
+// ListenPacket returns an error wrapping errors.ErrUnsupported on this system.
 func (u *Upgrader) ListenPacket(network, addr string) (net.PacketConn, error) {
-	return nil, fmt.Errorf("fork: listen packet: %w", ErrUnsupported)
+	return nil, unsupported("listen packet")
 }
 
-// OpenFile returns ErrUnsupported on this system.
+// OpenFile returns an error wrapping errors.ErrUnsupported on this system.
 func (u *Upgrader) OpenFile(name string, flag int, perm os.FileMode) (*os.File, error) {
-	return nil, fmt.Errorf("fork: open file: %w", ErrUnsupported)
+	return nil, unsupported("open file")
 }
 
-// Ready returns ErrUnsupported on this system.
-func (u *Upgrader) Ready() error { return fmt.Errorf("fork: ready: %w", ErrUnsupported) }
+// Ready returns an error wrapping errors.ErrUnsupported on this system.
+func (u *Upgrader) Ready() error { return unsupported("ready") }
 
-// Upgrade returns ErrUnsupported on this system.
-func (u *Upgrader) Upgrade() error { return fmt.Errorf("fork: upgrade: %w", ErrUnsupported) }
+// Upgrade returns an error wrapping errors.ErrUnsupported on this system.
+func (u *Upgrader) Upgrade() error { return unsupported("upgrade") }
+
+// Serve returns an error wrapping errors.ErrUnsupported on this system.
+func (u *Upgrader) Serve(srv *http.Server, ln net.Listener) error { return unsupported("serve") }
 
 // Exit returns a channel that is never closed on this system.
 func (u *Upgrader) Exit() <-chan struct{} { return nil }

@@ -201,3 +201,10 @@ func checkNoChildren(t testing.TB) {
 	}
 	t.Fatalf("children left behind (pid: state): %v", kids)
 }
+
+// runtimeOwn reports whether a child's descriptor with this readlink
+// target is one its Go runtime opened itself: the poller's anonymous
+// inodes, and the cgroup CPU limit files Go 1.25 and later keep open.
+func runtimeOwn(target string) bool {
+	return strings.HasPrefix(target, "anon_inode:") || strings.HasPrefix(target, "/sys/fs/cgroup/")
+}

@@ -70,6 +70,8 @@ func Run(role string) {
 		inherit()
 	case "systemd":
 		systemd()
+	case "orphan":
+		orphan()
 	default:
 		die("unknown role %q", role)
 	}
@@ -379,6 +381,13 @@ func hooks() {
 // inherit reports what this process inherited: whether it is a child of
 // this package, the names, the descriptors and any leftover variables.
 func inherit() {
+	if os.Getenv(EnvMode) == "orphan" {
+		// Init only once the parent has exited and this process has been
+		// reparented.
+		for os.Getppid() == orphanParent() {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	initErr := fork.Init()
 	names := make([]string, 0, 4)
 	for _, nf := range fork.Inherited() {
@@ -394,8 +403,33 @@ func inherit() {
 			left = append(left, kv)
 		}
 	}
-	out("child=%v\nnames=%s\nfds=%s\nenv=%s\ninit=%v\n",
-		fork.IsChild(), strings.Join(names, ","), fds, strings.Join(left, ","), initErr)
+	out("child=%v\nnames=%s\nfds=%s\nenv=%s\ninit=%v\npid=%d\n",
+		fork.IsChild(), strings.Join(names, ","), fds, strings.Join(left, ","), initErr, os.Getpid())
+}
+
+// orphanParent is the pid of the parent the orphan role was started by.
+func orphanParent() int {
+	pid, _ := strconv.Atoi(os.Getenv("FORKHELPER_ORPHAN_PARENT"))
+	return pid
+}
+
+// orphan starts the inherit role with one file and exits at once, before
+// that child calls Init.
+func orphan() {
+	if err := fork.Init(); err != nil {
+		die("init: %v", err)
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		die("%v", err)
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), EnvRole+"=inherit", EnvMode+"=orphan",
+		"FORKHELPER_ORPHAN_PARENT="+strconv.Itoa(os.Getpid()))
+	cmd.Stderr = os.Stderr
+	if err := fork.Start(cmd, fork.NamedFile{Name: "orphaned", File: f}); err != nil {
+		die("%v", err)
+	}
 }
 
 // systemd is a first-generation server under socket activation: it asks
