@@ -29,6 +29,12 @@ func stressDuration(t *testing.T) time.Duration {
 type tracked struct {
 	sub   atomic.Pointer[Subscription]
 	after atomic.Bool // set once an Unsubscribe made outside observers returned
+
+	// For a Value subscription that sees every change (synchronous or
+	// Block), the last value it received: it must never get it twice in a
+	// row.
+	noRepeat bool
+	last     atomic.Int64
 }
 
 type registry struct {
@@ -54,14 +60,15 @@ func (r *registry) pick(intn func(int) int) *tracked {
 // TestStress has goroutines subscribing, unsubscribing and notifying at
 // random, with observers that do the same from inside their callbacks, under
 // the race detector. It fails on a deadlock (deadline), on a delivery that
-// started after an Unsubscribe returned, and (through TestMain) on a leaked
+// started after an Unsubscribe returned, on a Value observer that receives
+// the same value twice in a row, and (through TestMain) on a leaked
 // goroutine.
 func TestStress(t *testing.T) {
 	dur := stressDuration(t)
 	var s Subject[int]
 	var val Value[int]
 	reg := new(registry)
-	var late, calls atomic.Int64
+	var late, repeats, calls atomic.Int64
 
 	// Goroutines draw from their own generators, observers (which may run
 	// on any goroutine) from the global one, which is safe for concurrent use.
@@ -71,12 +78,16 @@ func TestStress(t *testing.T) {
 			return // keep deliveries short
 		}
 		tr := new(tracked)
+		tr.last.Store(-1) // no value yet: values are never negative
 		var opts []SubscribeOption
+		policy := Block
 		if intn(3) == 0 {
-			opts = append(opts, Async(intn(4)+1, Policy(intn(4))))
+			policy = Policy(intn(4))
+			opts = append(opts, Async(intn(4)+1, policy))
 		}
 		var sub *Subscription
 		if intn(4) == 0 {
+			tr.noRepeat = policy == Block
 			sub = val.Subscribe(observe(tr), opts...)
 		} else {
 			sub = s.Subscribe(observe(tr), opts...)
@@ -90,6 +101,9 @@ func TestStress(t *testing.T) {
 				late.Add(1)
 			}
 			calls.Add(1)
+			if tr.noRepeat && tr.last.Swap(int64(v)) == int64(v) {
+				repeats.Add(1)
+			}
 			switch rand.IntN(40) {
 			case 0:
 				if sub := tr.sub.Load(); sub != nil {
@@ -152,7 +166,10 @@ func TestStress(t *testing.T) {
 		waitClosed(t, "Done after Close", tr.sub.Load().Done())
 	}
 	if n := late.Load(); n != 0 {
-		t.Fatalf("%d deliveries started after Unsubscribe returned", n)
+		t.Errorf("%d deliveries started after Unsubscribe returned", n)
+	}
+	if n := repeats.Load(); n != 0 {
+		t.Errorf("%d Value deliveries repeated the value before them", n)
 	}
 	t.Logf("%v: %d subscriptions, %d deliveries", dur, len(subs), calls.Load())
 }
