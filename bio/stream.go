@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,10 +27,11 @@ const streamBufSize = maxRecordPlaintext + 2048
 //
 // Read and Write may be called concurrently, as on any net.Conn; the
 // transport's Read is called from one goroutine at a time, and so is its
-// Write. A Read sends only what reading produced (a KeyUpdate reply, an
-// alert), never a concurrent Write's records, so it does not wait for a
-// Write that is blocked on the transport unless it owes the peer such a
-// reply, as with tls.Conn.
+// Write. As on a tls.Conn, each Write is atomic: concurrent Writes do not
+// interleave their bytes. A Read sends only what reading produced (a
+// KeyUpdate reply, an alert), never a concurrent Write's records, so it
+// does not wait for a Write that is blocked on the transport unless it
+// owes the peer such a reply, as with tls.Conn.
 type Stream struct {
 	c  *Conn
 	rw io.ReadWriter
@@ -41,6 +43,9 @@ type Stream struct {
 
 	progressMu sync.Mutex
 	progress   chan struct{} // closed when a read from rw has been fed to the Conn
+
+	writeMu sync.Mutex   // held for a whole Write, so concurrent Writes do not interleave
+	active  atomic.Int32 // Writes in flight, times 2; bit 0: Close was called (as in tls.Conn)
 
 	wmu  sync.Mutex // serializes writing to rw, so records stay in order
 	wbuf []byte
@@ -108,8 +113,24 @@ func (s *Stream) Read(p []byte) (int, error) {
 }
 
 // Write encrypts p and writes the records to the transport before it
-// returns. It completes the handshake first if needed.
+// returns. It completes the handshake first if needed. Concurrent Writes
+// are serialized: each one's bytes reach the peer together.
 func (s *Stream) Write(p []byte) (int, error) {
+	// Interlock with Close, as tls.Conn does: a Close that finds a Write
+	// in flight closes the transport instead of queueing close_notify
+	// behind it.
+	for {
+		x := s.active.Load()
+		if x&1 != 0 {
+			return 0, errClosed
+		}
+		if s.active.CompareAndSwap(x, x+2) {
+			break
+		}
+	}
+	defer s.active.Add(-2)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	if err := s.Handshake(); err != nil {
 		return 0, err
 	}
@@ -129,8 +150,24 @@ func (s *Stream) Write(p []byte) (int, error) {
 // Close sends close_notify, ends the Conn and closes the transport if it
 // is an io.Closer. It does not wait for the peer's close_notify; call
 // CloseWrite and then Read until io.EOF for that.
+//
+// As with tls.Conn.Close, a Close during a Write is taken as a way to
+// break that Write: it closes the transport at once and skips
+// close_notify, which could wait behind the Write for a peer that does
+// not read.
 func (s *Stream) Close() error {
 	s.closeOnce.Do(func() {
+		var x int32
+		for {
+			x = s.active.Load()
+			if s.active.CompareAndSwap(x, x|1) {
+				break
+			}
+		}
+		if x != 0 {
+			s.closeErr = s.abort()
+			return
+		}
 		err := s.c.Close()
 		// Like tls.Conn.Close: a peer that does not read must not hold
 		// Close forever.
@@ -151,8 +188,23 @@ func (s *Stream) Close() error {
 	return s.closeErr
 }
 
-// CloseWrite sends close_notify and keeps the read side open.
+// abort ends the Stream without close_notify: the transport is closed
+// first, so a Write blocked on it returns, then the Conn is ended.
+func (s *Stream) abort() error {
+	var err error
+	if cl, ok := s.rw.(io.Closer); ok {
+		err = cl.Close()
+	}
+	s.c.Close()
+	s.c.CloseIncoming()
+	return err
+}
+
+// CloseWrite sends close_notify and keeps the read side open. It waits
+// for a Write in flight to finish first, as tls.Conn.CloseWrite does.
 func (s *Stream) CloseWrite() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	err := s.c.Close()
 	if ferr := s.flush(); err == nil {
 		err = ferr
