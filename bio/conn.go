@@ -14,7 +14,8 @@ const (
 	DefaultMaxOutgoing  = 64 << 10
 )
 
-// Options tune a [Conn]. The zero value gives the defaults.
+// Options tune a [Conn]. The zero value gives the defaults: [Client] and
+// [Server] are Options{}.Client and Options{}.Server.
 type Options struct {
 	// MaxIncoming bounds the ciphertext WriteIncoming keeps when the
 	// engine cannot take it yet (plaintext or outgoing buffer full).
@@ -75,18 +76,20 @@ type Conn struct {
 // ServerName or InsecureSkipVerify; cfg must not be changed afterwards.
 // TLS 1.2 renegotiation is not supported: with cfg.Renegotiation set, the
 // handshake fails with a *HandshakeError that says so.
-func Client(cfg *tls.Config) *Conn { return ClientWith(cfg, Options{}) }
+func Client(cfg *tls.Config) *Conn { return Options{}.Client(cfg) }
 
 // Server returns the server side of a TLS connection configured by cfg,
 // with the default [Options]. cfg must supply at least one certificate
 // (Certificates or GetCertificate).
-func Server(cfg *tls.Config) *Conn { return ServerWith(cfg, Options{}) }
+func Server(cfg *tls.Config) *Conn { return Options{}.Server(cfg) }
 
-// ClientWith is [Client] with options.
-func ClientWith(cfg *tls.Config, o Options) *Conn { return newConn(cfg, o, true) }
+// Client is [Client] with the options o:
+//
+//	conn := bio.Options{MaxIncoming: 1 << 20}.Client(cfg)
+func (o Options) Client(cfg *tls.Config) *Conn { return newConn(cfg, o, true) }
 
-// ServerWith is [Server] with options.
-func ServerWith(cfg *tls.Config, o Options) *Conn { return newConn(cfg, o, false) }
+// Server is [Server] with the options o.
+func (o Options) Server(cfg *tls.Config) *Conn { return newConn(cfg, o, false) }
 
 func newConn(cfg *tls.Config, o Options, client bool) *Conn {
 	e := &engine{

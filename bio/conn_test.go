@@ -241,7 +241,7 @@ func TestTruncation(t *testing.T) {
 	})
 	t.Run("lenient", func(t *testing.T) {
 		t.Parallel()
-		client := ClientWith(p.clientConfig(), Options{AllowTruncation: true})
+		client := Options{AllowTruncation: true}.Client(p.clientConfig())
 		server := Server(p.serverConfig())
 		handshake(t, client, server, whole)
 		client.CloseIncoming()
@@ -251,7 +251,7 @@ func TestTruncation(t *testing.T) {
 	})
 	t.Run("mid-record", func(t *testing.T) {
 		t.Parallel()
-		client := ClientWith(p.clientConfig(), Options{AllowTruncation: true})
+		client := Options{AllowTruncation: true}.Client(p.clientConfig())
 		server := Server(p.serverConfig())
 		handshake(t, client, server, whole)
 		server.Write([]byte("cut short"))
@@ -423,7 +423,7 @@ func TestResumption(t *testing.T) {
 					return err
 				},
 			}
-			client := ClientWith(ccfg, Options{RemoteAddr: Addr("peer-42")})
+			client := Options{RemoteAddr: Addr("peer-42")}.Client(ccfg)
 			server := Server(scfg)
 			handshake(t, client, server, whole)
 			send(t, server, client, []byte("x"))
@@ -503,7 +503,7 @@ func TestLimits(t *testing.T) {
 	t.Run("outgoing", func(t *testing.T) {
 		t.Parallel()
 		opts := Options{MaxOutgoing: 32 << 10}
-		client, server := ClientWith(p.clientConfig(), opts), Server(p.serverConfig())
+		client, server := opts.Client(p.clientConfig()), Server(p.serverConfig())
 		handshake(t, client, server, whole)
 		msg := make([]byte, 1<<20)
 		n, err := client.Write(msg)
@@ -523,7 +523,7 @@ func TestLimits(t *testing.T) {
 	t.Run("incoming", func(t *testing.T) {
 		t.Parallel()
 		opts := Options{MaxIncoming: 20 << 10, MaxPlaintext: 16 << 10}
-		client, server := Client(p.clientConfig()), ServerWith(p.serverConfig(), opts)
+		client, server := Client(p.clientConfig()), opts.Server(p.serverConfig())
 		handshake(t, client, server, whole)
 		msg := make([]byte, 60<<10)
 		rand.Read(msg)
@@ -566,7 +566,7 @@ func TestLimits(t *testing.T) {
 		// The engine stops consuming while the caller does not drain
 		// its outgoing buffer.
 		opts := Options{MaxOutgoing: 1}
-		client, server := Client(p.clientConfig()), ServerWith(p.serverConfig(), opts)
+		client, server := Client(p.clientConfig()), opts.Server(p.serverConfig())
 		client.Handshake()
 		move(t, client, server, whole) // server answers: outgoing now over 1 byte
 		client.Write([]byte("x"))      // still handshaking

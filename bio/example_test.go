@@ -71,7 +71,7 @@ func ExampleConn_CloseIncoming() {
 		log.Fatal(err)
 	}
 	for _, opts := range []bio.Options{{}, {AllowTruncation: true}} {
-		client := bio.ClientWith(&tls.Config{RootCAs: roots, ServerName: "example.test"}, opts)
+		client := opts.Client(&tls.Config{RootCAs: roots, ServerName: "example.test"})
 		server := bio.Server(&tls.Config{Certificates: []tls.Certificate{cert}})
 		wire := make([]byte, 32<<10)
 		for client.Handshake() == bio.ErrWantRead {

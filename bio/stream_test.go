@@ -16,7 +16,7 @@ import (
 func TestStreamOverPlainReadWriter(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
-	c := ClientWith(p.clientConfig(), Options{LocalAddr: Addr("me"), RemoteAddr: Addr("you")})
+	c := Options{LocalAddr: Addr("me"), RemoteAddr: Addr("you")}.Client(p.clientConfig())
 	s := NewStream(c, struct {
 		io.Reader
 		io.Writer
