@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/sturdy-go/sturdy/internal/leaktest"
 )
 
 // TestPolicyDropCounts holds a slow subscriber on its first value, then
@@ -271,7 +271,7 @@ func TestAsyncGoroutinesEnd(t *testing.T) {
 			for i, sub := range subs {
 				waitClosed(t, fmt.Sprintf("Done %d", i), sub.Done())
 			}
-			goleak.VerifyNone(t)
+			leaktest.VerifyNone(t)
 		})
 	}
 }
