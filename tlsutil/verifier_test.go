@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"math/big"
@@ -168,6 +169,35 @@ func matrix(t *testing.T) []tcase {
 	}
 
 	strict := func(x *Verifier) { x.Strict = true }
+	withCRL := func(rl *x509.RevocationList, strictToo bool) func(*Verifier) {
+		return func(x *Verifier) { x.CRL, x.Strict = CRLs(rl), strictToo }
+	}
+	noNumber := p.inter.RawCRL(t, now.Add(time.Hour), testpki.CRLNumberAbsent)
+	criticalNumber := p.inter.RawCRL(t, now.Add(time.Hour), testpki.CRLNumberCritical)
+	noCRLSign := p.root.Intermediate(t, testpki.Mutate(func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature }))
+	noCRLSignLeaf := noCRLSign.Leaf(t)
+	expiresAt := now.Add(-time.Hour).Truncate(time.Second)
+	cases = append(cases,
+		tcase{name: "crl/raw-numbered", cert: good, v: v(withCRL(p.inter.RawCRL(t, now.Add(time.Hour), testpki.CRLNumberPresent), true))},
+		tcase{name: "strict/crl-without-number", cert: good, v: v(withCRL(noNumber, true)), want: BadCRL, msgs: []string{"no CRL number", "5.2.3"}},
+		tcase{name: "lax/crl-without-number", cert: good, v: v(withCRL(noNumber, false))},
+		tcase{name: "strict/crl-critical-number", cert: good, v: v(withCRL(criticalNumber, true)), want: BadCRL, msgs: []string{"critical", "5.2.3"}},
+		tcase{name: "lax/crl-critical-number", cert: good, v: v(withCRL(criticalNumber, false))},
+		tcase{name: "crl/issuer-without-crlsign", cert: noCRLSignLeaf, v: v(withCRL(noCRLSign.RawCRL(t, now.Add(time.Hour), testpki.CRLNumberPresent), false)),
+			want: BadCRL, msgs: []string{"lacks cRLSign"}},
+		tcase{name: "expired/sub-second", cert: p.inter.Leaf(t, testpki.Validity(now.Add(-48*time.Hour), expiresAt)),
+			v:    v(func(x *Verifier) { x.Now = func() time.Time { return expiresAt.Add(500 * time.Millisecond) } }),
+			want: Expired, msgs: []string{"expired at " + expiresAt.UTC().Format(time.RFC3339Nano) + ", it is now " + expiresAt.Add(500*time.Millisecond).UTC().Format(time.RFC3339Nano)}},
+	)
+	// 600 names against 500 constraints: 300,000 comparisons.
+	var constraints, manyNames []string
+	for i := range 500 {
+		constraints = append(constraints, fmt.Sprintf("d%d.example.test", i))
+	}
+	for i := range 600 {
+		manyNames = append(manyNames, fmt.Sprintf("h%d.d0.example.test", i))
+	}
+	budgetInter := p.root.Intermediate(t, testpki.PermittedDNS(constraints...))
 	type rule struct {
 		name string
 		cert *testpki.Cert
@@ -187,7 +217,48 @@ func matrix(t *testing.T) []tcase {
 		{"validity-399-days", p.inter.Leaf(t, testpki.Validity(now.Add(-time.Hour), now.Add(398*24*time.Hour))), ValidityTooLong, "BR 6.3.2"},
 		{"serial-zero", p.inter.Leaf(t, testpki.Serial(big.NewInt(0))), BadSerial, "not positive"},
 		{"serial-21-octets", p.inter.Leaf(t, testpki.Serial(bigSerial)), BadSerial, "21 octets"},
+		{"cn-not-in-sans", p.inter.Leaf(t, testpki.CommonName("other.example.test")), BadCommonName, "BR 7.1.4.3"},
+		{"any-eku", p.inter.Leaf(t, testpki.EKU(x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageAny)), BadEKU, "anyExtendedKeyUsage"},
+		{"critical-eku", p.inter.Leaf(t, testpki.Critical(oidExtKeyUsage, true)), BadEKU, "critical"},
+		{"nc-not-critical", p.root.Intermediate(t, testpki.PermittedDNS("localhost"), testpki.Critical(oidNameConstraints, false)).Leaf(t, testpki.DNS("localhost")),
+			BadCriticality, "nameConstraints not marked critical"},
+		{"pc-not-critical", p.root.Intermediate(t, testpki.Mutate(func(c *x509.Certificate) {
+			c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: oidPolicyConstraints, Value: []byte{0x30, 0x03, 0x81, 0x01, 0x00}})
+		})).Leaf(t), BadCriticality, "policyConstraints not marked critical"},
+		{"bc-not-critical", p.root.Intermediate(t, testpki.Critical(oidBasicConstraints, false)).Leaf(t), BadCriticality, "basicConstraints not marked critical"},
+		{"leaf-without-aki", p.inter.Leaf(t, testpki.NoAuthorityKeyID()), MissingKeyID, "authorityKeyIdentifier"},
+		{"ca-without-ski", p.root.Intermediate(t, testpki.NoSubjectKeyID()).Leaf(t, testpki.Mutate(func(c *x509.Certificate) { c.AuthorityKeyId = []byte{1, 2, 3} })),
+			MissingKeyID, "subjectKeyIdentifier"},
+		{"leaf-keycertsign", p.inter.Leaf(t, testpki.Mutate(func(c *x509.Certificate) { c.KeyUsage |= x509.KeyUsageCertSign })), BadKeyUsage, "keyCertSign"},
+		{"ca-empty-subject", p.root.Intermediate(t, testpki.Mutate(func(c *x509.Certificate) { c.Subject = pkix.Name{} })).Leaf(t), BadSubject, "empty subject"},
+		{"leaf-name-constraints", p.inter.Leaf(t, testpki.Mutate(func(c *x509.Certificate) { c.PermittedDNSDomains = []string{"localhost"} })),
+			BadNameConstraints, "4.2.1.10"},
+		{"san-critical-with-subject", p.inter.Leaf(t, testpki.Critical(oidSubjectAltName, true)), BadCriticality, "beside a non-empty subject"},
+		{"san-not-critical-empty-subject", p.inter.Leaf(t, testpki.Mutate(func(c *x509.Certificate) { c.Subject = pkix.Name{} }), testpki.Critical(oidSubjectAltName, false)),
+			BadCriticality, "empty subject"},
 	}
+	for _, r := range []struct {
+		rule
+		host string
+	}{
+		{rule{"nc-leading-period", p.root.Intermediate(t, testpki.PermittedDNS(".example.test")).Leaf(t, testpki.DNS("www.example.test")), BadNameConstraints, "leading period"}, "www.example.test"},
+		{rule{"nc-work-bound", budgetInter.Leaf(t, testpki.DNS(manyNames...)), TooManyConstraints, "250000"}, manyNames[0]},
+	} {
+		named := func(x *Verifier) { x.Name = r.host }
+		cases = append(cases,
+			tcase{name: "strict/" + r.name, cert: r.cert, v: v(func(x *Verifier) { named(x); strict(x) }), want: r.want, msgs: []string{r.msg}},
+			tcase{name: "lax/" + r.name, cert: r.cert, v: v(named)})
+	}
+	for _, ps := range []struct{ wildcard, name string }{{"*.co.uk", "shop.co.uk"}, {"*.s3.amazonaws.com", "bucket.s3.amazonaws.com"}} {
+		leaf := p.inter.Leaf(t, testpki.DNS(ps.wildcard))
+		named := func(x *Verifier) { x.Name = ps.name }
+		cases = append(cases,
+			tcase{name: "strict/public-suffix-wildcard/" + ps.wildcard, cert: leaf, v: v(func(x *Verifier) { named(x); strict(x) }), want: BadDNSName, msgs: []string{"public suffix"}},
+			tcase{name: "lax/public-suffix-wildcard/" + ps.wildcard, cert: leaf, v: v(named)})
+	}
+	// Below the bound the same constraints pass.
+	cases = append(cases, tcase{name: "strict/nc-within-bound", cert: budgetInter.Leaf(t, testpki.DNS(manyNames[:100]...)),
+		v: v(func(x *Verifier) { x.Name = manyNames[0]; strict(x) })})
 	cases = append(cases, tcase{name: "strict/good", cert: good, v: v(strict)})
 	cases = append(cases, tcase{name: "strict/validity-398-days",
 		cert: p.inter.Leaf(t, testpki.Validity(now.Add(-time.Hour), now.Add(-time.Hour+398*24*time.Hour-time.Second))), v: v(strict)})
@@ -329,7 +400,7 @@ func TestVerifyErrorFields(t *testing.T) {
 func TestReasonStrings(t *testing.T) {
 	t.Parallel()
 	seen := map[string]Reason{}
-	for r := UnknownAuthority; r <= BadSerial; r++ {
+	for r := UnknownAuthority; r <= BadAllowNames; r++ {
 		s := r.String()
 		if strings.HasPrefix(s, "Reason(") {
 			t.Fatalf("reason %d has no text", int(r))

@@ -88,6 +88,11 @@ type config struct {
 	ocspServer  []string
 	crlDistrib  []string
 	validitySet bool
+	// Malformations for the tests of strict verifiers (strict_extra.go).
+	mutate   []func(*x509.Certificate)
+	critical []criticality
+	noAKI    bool
+	noSKI    bool
 }
 
 // Option adjusts a certificate before it is issued.
@@ -219,13 +224,48 @@ func newKey(t TB, k KeyType) crypto.Signer {
 	return key
 }
 
-// issue signs tmpl with the issuer (or self-signs when issuer is nil).
-func issue(t TB, tmpl *x509.Certificate, key crypto.Signer, issuer *CA) *x509.Certificate {
+// issue signs tmpl with the issuer (or self-signs when issuer is nil),
+// after applying the malformations c asks for.
+func issue(t TB, c *config, tmpl *x509.Certificate, key crypto.Signer, issuer *CA) *x509.Certificate {
 	t.Helper()
+	for _, m := range c.mutate {
+		m(tmpl)
+	}
+	if c.noSKI && tmpl.IsCA {
+		// crypto/x509 adds a subjectKeyIdentifier to every CA template;
+		// a CA written as a basicConstraints extension gets none.
+		tmpl.IsCA, tmpl.BasicConstraintsValid = false, false
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: oidBasicConstraints, Critical: true, Value: caBasicConstraints})
+	}
 	parent, signer := tmpl, key
 	if issuer != nil {
 		parent, signer = issuer.Cert, issuer.Key
+		if c.noAKI {
+			// crypto/x509 copies the parent's subjectKeyIdentifier into
+			// the authorityKeyIdentifier; a parent without one gives none.
+			p := *parent
+			p.SubjectKeyId = nil
+			parent = &p
+		}
 	}
+	cert := create(t, tmpl, parent, key, signer)
+	if len(c.critical) > 0 {
+		// Re-issue with the extensions crypto/x509 produced, criticality
+		// changed: ExtraExtensions replace the ones it would produce.
+		for _, want := range c.critical {
+			for _, e := range cert.Extensions {
+				if e.Id.Equal(want.id) {
+					tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: e.Id, Critical: want.critical, Value: e.Value})
+				}
+			}
+		}
+		cert = create(t, tmpl, parent, key, signer)
+	}
+	return cert
+}
+
+func create(t TB, tmpl, parent *x509.Certificate, key, signer crypto.Signer) *x509.Certificate {
+	t.Helper()
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
 	if err != nil {
 		t.Fatalf("testpki: create certificate %q: %v", tmpl.Subject.CommonName, err)
@@ -265,7 +305,7 @@ func NewRoot(t TB, opts ...Option) *CA {
 	c := newConfig(opts)
 	key := newKey(t, c.keyType)
 	tmpl := caTemplate(c, "sturdy test root")
-	return &CA{Cert: issue(t, tmpl, key, nil), Key: key}
+	return &CA{Cert: issue(t, c, tmpl, key, nil), Key: key}
 }
 
 // Intermediate makes a CA issued by ca.
@@ -274,7 +314,7 @@ func (ca *CA) Intermediate(t TB, opts ...Option) *CA {
 	c := newConfig(opts)
 	key := newKey(t, c.keyType)
 	tmpl := caTemplate(c, "sturdy test intermediate")
-	return &CA{Cert: issue(t, tmpl, key, ca), Key: key, Parent: ca}
+	return &CA{Cert: issue(t, c, tmpl, key, ca), Key: key, Parent: ca}
 }
 
 // Pool returns a pool holding only this CA's certificate.
@@ -351,7 +391,7 @@ func (ca *CA) Leaf(t TB, opts ...Option) *Cert {
 	t.Helper()
 	c := newConfig(opts)
 	key := newKey(t, c.keyType)
-	leaf := issue(t, leafTemplate(c), key, ca)
+	leaf := issue(t, c, leafTemplate(c), key, ca)
 	return &Cert{Cert: leaf, Key: key, Chain: append([]*x509.Certificate{leaf}, ca.intermediates()...)}
 }
 
@@ -360,7 +400,7 @@ func SelfSigned(t TB, opts ...Option) *Cert {
 	t.Helper()
 	c := newConfig(opts)
 	key := newKey(t, c.keyType)
-	leaf := issue(t, leafTemplate(c), key, nil)
+	leaf := issue(t, c, leafTemplate(c), key, nil)
 	return &Cert{Cert: leaf, Key: key, Chain: []*x509.Certificate{leaf}}
 }
 

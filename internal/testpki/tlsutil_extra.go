@@ -20,7 +20,7 @@ import (
 func (ca *CA) LeafWithKey(t testing.TB, key crypto.Signer, opts ...Option) *Cert {
 	t.Helper()
 	c := newConfig(opts)
-	leaf := issue(t, leafTemplate(c), key, ca)
+	leaf := issue(t, c, leafTemplate(c), key, ca)
 	return &Cert{Cert: leaf, Key: key, Chain: append([]*x509.Certificate{leaf}, ca.intermediates()...)}
 }
 
@@ -29,7 +29,7 @@ func (ca *CA) IntermediateWithKey(t testing.TB, key crypto.Signer, opts ...Optio
 	t.Helper()
 	c := newConfig(opts)
 	tmpl := caTemplate(c, "sturdy test intermediate")
-	return &CA{Cert: issue(t, tmpl, key, ca), Key: key, Parent: ca}
+	return &CA{Cert: issue(t, c, tmpl, key, ca), Key: key, Parent: ca}
 }
 
 // CRL returns a CRL signed by ca, issued an hour ago, whose NextUpdate is
