@@ -121,13 +121,14 @@ func (s *Subject[T]) add(e *entry[T]) bool {
 	return true
 }
 
-// remove takes e out of the snapshot, if it is there.
-func (s *Subject[T]) remove(e *entry[T]) {
+// remove takes e out of the snapshot, if it is there, and reports whether
+// it was.
+func (s *Subject[T]) remove(e *entry[T]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.subs.Load()
 	if p == nil {
-		return
+		return false
 	}
 	for i, x := range p.entries {
 		if x != e {
@@ -135,7 +136,7 @@ func (s *Subject[T]) remove(e *entry[T]) {
 		}
 		if len(p.entries) == 1 {
 			s.subs.Store(nil)
-			return
+			return true
 		}
 		next := &snapshot[T]{
 			fns:     make([]func(T), 0, len(p.fns)-1),
@@ -147,15 +148,20 @@ func (s *Subject[T]) remove(e *entry[T]) {
 			next.hasSync = next.hasSync || fn != nil
 		}
 		s.subs.Store(next)
-		return
+		return true
 	}
+	return false
 }
 
 // end implements ender; see Subscription.Unsubscribe.
 func (e *entry[T]) end(wait bool) {
 	first := e.sub.state.Swap(stateEnded) != stateEnded
-	if first {
-		e.subj.remove(e)
+	// Every call removes, not only the first: when another goroutine ended
+	// the subscription an instant before (an observer's own Unsubscribe, which
+	// does not wait), it may not have taken e out of the snapshot yet, and
+	// this call must not return while a Notify that begins can still find e
+	// there without checking its state.
+	if e.subj.remove(e) || first {
 		ends.Add(1)
 	}
 	if e.q != nil {

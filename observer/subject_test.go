@@ -524,3 +524,66 @@ func TestBadInput(t *testing.T) {
 		t.Fatal("Policy.String")
 	}
 }
+
+// TestUnsubscribeWaitsForConcurrentEnd forces the interleaving behind late
+// deliveries seen under stress: one goroutine has ended a subscription (its
+// state says so) but not yet taken it out of the snapshot, when a second
+// Unsubscribe of the same subscription runs. The second must not return
+// before the removal is published: a Notify that begins after it returns
+// must not call the observer. The test holds the subject's lock to stop the
+// first Unsubscribe between the two steps.
+func TestUnsubscribeWaitsForConcurrentEnd(t *testing.T) {
+	var s Subject[int]
+	var late atomic.Int64
+	var after atomic.Bool
+	sub := s.Subscribe(func(int) {
+		if after.Load() {
+			late.Add(1)
+		}
+	})
+
+	s.mu.Lock() // remove waits here
+	firstDone := make(chan struct{})
+	go func() {
+		defer close(firstDone)
+		sub.Unsubscribe()
+	}()
+	for sub.Active() {
+		runtime.Gosched() // until the first Unsubscribe has swapped the state
+	}
+	secondDone := make(chan struct{})
+	go func() {
+		defer close(secondDone)
+		sub.Unsubscribe()
+		after.Store(true)
+		s.Notify(1) // begins after Unsubscribe returned
+	}()
+	// Either the second Unsubscribe returns (the bug: its Notify then
+	// reaches the observer while the snapshot still holds it), or it waits
+	// for the lock like the first.
+	for waiting := 0; waiting < 2; {
+		select {
+		case <-secondDone:
+			waiting = 2
+		default:
+			waiting = goroutinesIn("observer.(*Subject[...]).remove(")
+			runtime.Gosched()
+		}
+	}
+	s.mu.Unlock()
+	waitClosed(t, "first Unsubscribe", firstDone)
+	waitClosed(t, "second Unsubscribe", secondDone)
+	if n := late.Load(); n != 0 {
+		t.Fatalf("%d delivery started after the second Unsubscribe returned", n)
+	}
+	if s.Len() != 0 {
+		t.Fatalf("Len = %d after Unsubscribe", s.Len())
+	}
+}
+
+// goroutinesIn counts the goroutines whose stack has a frame of fn.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), fn)
+}
