@@ -5,8 +5,7 @@ import (
 	"errors"
 )
 
-// ErrNilFunc is returned by Do and the helpers when the function to call
-// is nil.
+// ErrNilFunc is returned by Do when the function to call is nil.
 var ErrNilFunc = errors.New("slowlog: cannot time the call: the function is nil")
 
 // ErrPanicked is recorded as the error of a call whose function panicked;
@@ -19,21 +18,19 @@ var ErrPanicked = errors.New("slowlog: call did not return: it panicked")
 // context.DeadlineExceeded, field "ctx"). If fn panics, the call is
 // recorded with ErrPanicked and the panic continues. A nil ctx is taken as
 // context.Background().
-func (l *Log) Do(ctx context.Context, name string, fn func(context.Context) error) error {
+//
+// For a function that returns a value, set it from the closure:
+//
+//	var user User
+//	err := l.Do(ctx, "users.get", func(ctx context.Context) (err error) {
+//		user, err = users.Get(ctx, id)
+//		return err
+//	})
+//
+// For per-call options, use Start with Context and StopErr.
+func (l *Log) Do(ctx context.Context, name string, fn func(context.Context) error) (err error) {
 	if fn == nil {
 		return ErrNilFunc
-	}
-	_, err := Call(l, ctx, name, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, fn(ctx)
-	})
-	return err
-}
-
-// Call is Do for a function that returns a value and an error, with
-// per-call options.
-func Call[T any](l *Log, ctx context.Context, name string, fn func(context.Context) (T, error), opts ...CallOption) (v T, err error) {
-	if fn == nil {
-		return v, ErrNilFunc
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -41,27 +38,17 @@ func Call[T any](l *Log, ctx context.Context, name string, fn func(context.Conte
 	if l == nil {
 		return fn(ctx)
 	}
-	s := l.Start(name, opts...)
+	s := l.Start(name, Context(ctx))
+	s.flags |= flagDo // Do's frames are between the line and the caller
 	panicked := true
 	defer func() {
 		if panicked {
-			err = ErrPanicked
+			l.finish(&s, ErrPanicked, nil)
+			return
 		}
-		l.finish(&s, err, ctx.Err(), nil)
+		l.finish(&s, err, nil)
 	}()
-	v, err = fn(ctx)
+	err = fn(ctx)
 	panicked = false
-	return v, err
-}
-
-// Wrap returns fn timed as calls named name: each call of the result is a
-// Call.
-func Wrap[A, T any](l *Log, name string, fn func(context.Context, A) (T, error), opts ...CallOption) func(context.Context, A) (T, error) {
-	return func(ctx context.Context, a A) (T, error) {
-		if fn == nil {
-			var zero T
-			return zero, ErrNilFunc
-		}
-		return Call(l, ctx, name, func(ctx context.Context) (T, error) { return fn(ctx, a) }, opts...)
-	}
+	return err
 }

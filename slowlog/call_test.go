@@ -3,7 +3,6 @@ package slowlog
 import (
 	"context"
 	"errors"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -90,12 +89,6 @@ func TestDoBadInput(t *testing.T) {
 	if err := l.Do(nil, "x", func(ctx context.Context) error { return ctx.Err() }); err != nil {
 		t.Fatalf("Do(nil ctx) = %v", err)
 	}
-	if _, err := Call[int](l, context.Background(), "x", nil); !errors.Is(err, ErrNilFunc) {
-		t.Fatalf("Call(nil fn) = %v", err)
-	}
-	if _, err := Wrap[int, int](l, "x", nil)(context.Background(), 1); !errors.Is(err, ErrNilFunc) {
-		t.Fatalf("Wrap(nil fn) = %v", err)
-	}
 	var nl *Log
 	if err := nl.Do(context.Background(), "x", func(context.Context) error { return errors.New("y") }); err == nil || err.Error() != "y" {
 		t.Fatalf("nil Log Do = %v, want fn's error", err)
@@ -122,32 +115,41 @@ func TestDoPanic(t *testing.T) {
 	}
 }
 
-func TestCallAndWrap(t *testing.T) {
+func TestStartContext(t *testing.T) {
 	t.Parallel()
 	l, c, logs := newTest(t)
-	v, err := Call(l, context.Background(), "parse", func(context.Context) (int, error) {
-		c.Advance(time.Second)
-		return strconv.Atoi("42")
-	}, Always())
-	if v != 42 || err != nil {
-		t.Fatalf("Call = %v, %v", v, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := l.Start("q", Context(ctx), Always())
+	c.Advance(time.Second)
+	cancel()
+	s.StopErr(ctx.Err())
+	e := l.Entries()[0]
+	if !errors.Is(e.CtxErr, context.Canceled) || !errors.Is(e.Err, context.Canceled) {
+		t.Fatalf("entry err %v ctx %v, want both context.Canceled", e.Err, e.CtxErr)
 	}
-	get := Wrap(l, "get", func(_ context.Context, k string) (string, error) {
-		c.Advance(time.Millisecond)
-		return "v" + k, nil
-	}, Always())
-	s, err := get(context.Background(), "k")
-	if s != "vk" || err != nil {
-		t.Fatalf("wrapped = %q, %v", s, err)
+	if v, _ := field(logs.All()[0], "ctx"); v != context.Canceled.Error() {
+		t.Fatalf("ctx field %v", v)
 	}
-	if logs.Len() != 2 {
-		t.Fatalf("%d lines, want 2 (Always)", logs.Len())
+	// Without Context, or with a nil one, there is no context error.
+	//lint:ignore SA1012 a nil context is bad input that Context must survive
+	for _, opts := range [][]CallOption{nil, {Context(nil)}} {
+		timed(l, c, "q", time.Second, opts...)
+		if e := l.Entries()[0]; e.CtxErr != nil {
+			t.Fatalf("options %v: ctx %v, want none", opts, e.CtxErr)
+		}
 	}
-	if v, _ := field(logs.All()[1], "tier"); v != "always" {
-		t.Fatalf("tier %v", v)
-	}
-	var nl *Log
-	if v, err := Call(nl, context.Background(), "x", func(context.Context) (int, error) { return 1, nil }); v != 1 || err != nil {
-		t.Fatalf("nil Log Call = %v %v", v, err)
+	// A fast call never asks the context.
+	ctx2 := &countingCtx{Context: ctx}
+	timed(l, c, "q", time.Microsecond, Context(ctx2))
+	if ctx2.n != 0 {
+		t.Fatalf("a fast call asked its context's Err %d times", ctx2.n)
 	}
 }
+
+// countingCtx counts the calls of Err.
+type countingCtx struct {
+	context.Context
+	n int
+}
+
+func (c *countingCtx) Err() error { c.n++; return c.Context.Err() }

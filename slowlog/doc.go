@@ -15,9 +15,10 @@
 //
 //	defer l.Start("db.query").Stop()
 //
-// or through Do, Call and Wrap, which also record the returned error and
-// the context's error, or through Middleware for HTTP requests. When the
-// call ends:
+// or through Do, which also records the returned error and the context's
+// error, or through Middleware for HTTP requests. Start takes per-call
+// options: Always, After, and Context, which gives the call its context
+// as Do does. When the call ends:
 //
 //   - its duration is added to the statistics of its name (always);
 //   - if it took at least the lowest threshold it is slow: it is kept in
@@ -36,7 +37,9 @@
 // "0.012345678", so that sort -n orders the lines), err and ctx when there
 // is an error, tier (the threshold reached, such as "100ms", or "always"
 // or "sample"), suppressed when lines were dropped, and for requests
-// method, path, status and bytes.
+// method, path, status and bytes; then the fields ContextFields takes
+// from the call's context, such as a trace id or a request id. OnSlow
+// hands each slow call, with its context, to a function of the user's.
 //
 // With Watch(d), a background goroutine logs once, at Warn and with
 // message "slow call still running", each call still running d after it
@@ -45,7 +48,21 @@
 // goroutine.
 //
 // Entries returns the ring newest first, Len its length, Reset empties it
-// and the statistics, and Handler serves both as JSON.
+// and the statistics, and Handler serves both as JSON. Histograms reads
+// the statistics as histograms over bounds of the reader's choice, for
+// metric systems; the module otelslowlog exports them to OpenTelemetry.
+//
+// # Caller
+//
+// With a zap logger that adds the caller (zap.AddCaller, as
+// zap.NewProduction does), the caller of a line is the user's code: the
+// call of Stop or StopErr, the function that deferred Stop (at the line
+// where it returned), or the call of Do, also when the function Do ran
+// panicked. Requests have no user frame on the stack when they end: the
+// caller of a Middleware line is where Middleware was called. A program
+// that ends calls through a helper of its own adds zap.AddCallerSkip to
+// the logger it gives New, as for any zap wrapper. A Watch line's caller
+// is the watch goroutine; its stack field shows the call.
 //
 // # Statistics
 //
@@ -55,10 +72,12 @@
 // because another goroutine updated the same bucket at once, the name gets
 // one histogram per P (up to 16), each call adding to a random one, so
 // that a hot name does not make every core fight for one cache line; a
-// read sums them. Stats reports count, slow count,
-// error count, the exact maximum, and P50, P90 and P99 as the midpoint of
-// the bucket holding the nearest-rank quantile, which is within
-// MaxRelativeError (1/32, about 3.1%) of the exact quantile. A histogram is
+// read sums them. Stats reports count, slow count, error count, the exact
+// maximum, and P50, P90 and P99 as the midpoint of the bucket holding the
+// nearest-rank quantile: a bucket above 16 ns is at most 1/16 of its lower
+// bound wide, so the midpoint is within 1/32 (MaxRelativeError, about
+// 3.1%) of the exact quantile. Sum counts each call at its bucket's
+// midpoint, so it is within 1/32 of the exact total. A histogram is
 // 7.5 KiB; MaxNames bounds how many names get one.
 //
 // # Cost
@@ -66,8 +85,9 @@
 // The below-threshold path (Start, Stop) allocates nothing. Without
 // WithClock it reads only the monotonic clock, twice, where a bare
 // time.Now and time.Since read the clock three times; it then finds the
-// name's statistics in a copy-on-write map without locking and does one
-// atomic update. A Span is a small value. A slow call costs
+// name's statistics without locking (by the address of the name's bytes,
+// one comparison for a string constant; else in a copy-on-write map) and
+// does one atomic update. A Span is a small value. A slow call costs
 // about what writing the same line with zap does. See bench_test.go and
 // the README for the numbers.
 //

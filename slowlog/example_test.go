@@ -102,15 +102,25 @@ func ExampleLog_Do() {
 	// fetch: interrupted
 }
 
-// Call times a function that returns a value and an error.
-func ExampleCall() {
-	l := slowlog.New(stdoutLogger(), slowlog.Threshold(time.Hour))
-	n, err := slowlog.Call(l, context.Background(), "count", func(context.Context) (int, error) {
-		return 42, nil
-	})
-	fmt.Println(n, err)
+// ContextFields puts what the call's context carries on its line; Context
+// gives Start the call's context.
+func ExampleContextFields() {
+	type requestIDKey struct{}
+	clock := &fakeClock{}
+	l := slowlog.New(stdoutLogger(), slowlog.WithClock(clock.Now),
+		slowlog.ContextFields(func(ctx context.Context) []zap.Field {
+			if id, ok := ctx.Value(requestIDKey{}).(string); ok {
+				return []zap.Field{zap.String("request_id", id)}
+			}
+			return nil
+		}))
+	ctx := context.WithValue(context.Background(), requestIDKey{}, "r-1234")
+
+	s := l.Start("db.query", slowlog.Context(ctx))
+	clock.Advance(30 * time.Millisecond)
+	s.Stop()
 	// Output:
-	// 42 <nil>
+	// {"level":"info","msg":"slow call","name":"db.query","duration":"30ms","seconds":"0.030000000","tier":"10ms","request_id":"r-1234"}
 }
 
 // Middleware names each request by the ServeMux pattern it matched and
@@ -179,5 +189,5 @@ func ExampleLog_Handler() {
 	l.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/debug/slowlog?n=10", nil))
 	fmt.Print(rec.Body.String())
 	// Output:
-	// {"entries":[{"id":1,"name":"db.query","start":"2026-01-01T00:00:00Z","duration_ns":40000000,"seconds":"0.040000000","tier":"10ms","level":"info"}],"stats":[{"name":"db.query","count":1,"slow":1,"errors":0,"p50_ns":40000000,"p90_ns":40000000,"p99_ns":40000000,"max_ns":40000000}]}
+	// {"entries":[{"id":1,"name":"db.query","start":"2026-01-01T00:00:00Z","duration_ns":40000000,"seconds":"0.040000000","tier":"10ms","level":"info"}],"stats":[{"name":"db.query","count":1,"slow":1,"errors":0,"p50_ns":40000000,"p90_ns":40000000,"p99_ns":40000000,"max_ns":40000000,"sum_ns":40000000}]}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -17,6 +18,12 @@ import (
 // goes on. The ResponseWriter that next gets supports Flush, Hijack and
 // http.ResponseController through Unwrap. A nil next is
 // http.DefaultServeMux, as for http.Server.
+//
+// The request's context is the call's context (see Context): a client
+// that went away shows as ctx "context canceled", and ContextFields sees
+// what the request carries. To see a tracing middleware's span, put this
+// middleware inside it. With a logger that adds the caller, the caller of
+// a request's line is where Middleware was called.
 func (l *Log) Middleware(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.DefaultServeMux
@@ -24,15 +31,18 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 	if l == nil {
 		return next
 	}
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:])
+	f, _ := runtime.CallersFrames(pcs[:]).Next()
+	caller := frameCaller(f)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter{w: w}
 		method, path := r.Method, r.URL.Path // before next can change them
-		var s Span
+		name := ""
 		if l.watch > 0 {
-			s = l.Start(method + " " + path)
-		} else {
-			s = l.Start("")
+			name = method + " " + path
 		}
+		s := l.Start(name, Context(r.Context()))
 		panicked := true
 		defer func() {
 			s.name = l.requestName(r, method, path)
@@ -44,8 +54,8 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 			if status == 0 && !rw.hijacked {
 				status = http.StatusOK
 			}
-			hi := HTTPInfo{Method: method, Path: path, Status: status, Bytes: rw.bytes}
-			l.finish(&s, err, nil, &hi)
+			hi := httpCall{HTTPInfo{Method: method, Path: path, Status: status, Bytes: rw.bytes}, &caller}
+			l.finish(&s, err, &hi)
 		}()
 		next.ServeHTTP(rw, r)
 		panicked = false

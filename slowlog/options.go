@@ -1,11 +1,13 @@
 package slowlog
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"slices"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -39,6 +41,10 @@ type config struct {
 	maxNames int
 	watch    time.Duration
 	reqName  func(*http.Request) string
+
+	ctxFields func(context.Context) []zap.Field
+	onSlow    func(context.Context, Entry)
+	onScan    func() // tests: called after each scan of the watch goroutine
 }
 
 // A Tier is one threshold: a call that takes at least Over is logged at
@@ -185,16 +191,43 @@ func RequestName(fn func(r *http.Request) string) Option {
 	return func(c *config) { c.reqName = fn }
 }
 
+// ContextFields adds to each line of a call that has a context (Do,
+// Middleware, or Start with Context) the fields fn returns for that
+// context, after slowlog's own: a trace id, a request id, a tenant. fn
+// runs only for lines that are written, on the goroutine that ends the
+// call and outside slowlog's locks; it must be safe for concurrent use. A
+// nil fn adds nothing. The package otelslowlog has one for OpenTelemetry
+// trace and span ids.
+func ContextFields(fn func(ctx context.Context) []zap.Field) Option {
+	return func(c *config) { c.ctxFields = fn }
+}
+
+// OnSlow calls fn for each slow call (each call counted in Stats.Slow),
+// whether or not its line is written: with the call's context
+// (context.Background() when it has none) and its entry, whose ID is 0
+// when the ring keeps nothing. fn runs on the goroutine that ends the
+// call, after the entry is kept and before the line is written, outside
+// slowlog's locks; it must be safe for concurrent use and should be
+// quick. A nil fn does nothing. The package otelslowlog has one that adds
+// a "slow call" event to the call's OpenTelemetry span.
+func OnSlow(fn func(ctx context.Context, e Entry)) Option {
+	return func(c *config) { c.onSlow = fn }
+}
+
 // A CallOption configures one call in Start. It is a small value; passing
 // one does not allocate.
 type CallOption struct {
 	flags uint8
 	after time.Duration
+	ctx   context.Context
 }
 
 const (
 	flagAlways uint8 = 1 << iota
 	flagAfter
+	flagCtx    // in CallOption only
+	flagSample // in Log.flags only
+	flagDo     // in Span only: Do ends the call
 )
 
 // Always logs the call whatever its duration. A call below every
@@ -207,3 +240,17 @@ func Always() CallOption { return CallOption{flags: flagAlways} }
 // logged at the level of the Log's lowest tier (Info when there is none).
 // A negative d means the call is never slow.
 func After(d time.Duration) CallOption { return CallOption{flags: flagAfter, after: d} }
+
+// Context gives the call its context, as Do does: the context's error
+// when the call ends is recorded (field "ctx", Entry.CtxErr), and
+// ContextFields and OnSlow see it. A nil ctx gives none.
+//
+//	s := l.Start("db.query", slowlog.Context(ctx))
+//	rows, err := db.QueryContext(ctx, q)
+//	s.StopErr(err)
+func Context(ctx context.Context) CallOption {
+	if ctx == nil {
+		return CallOption{}
+	}
+	return CallOption{flags: flagCtx, ctx: ctx}
+}

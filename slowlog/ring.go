@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 )
 
 // An Entry is one slow call kept in the ring.
@@ -13,7 +15,7 @@ type Entry struct {
 	Start    time.Time     // when the call started (wall clock)
 	Duration time.Duration // how long it took
 	Err      error         // the error it returned, if any
-	CtxErr   error         // Do: the context's error when the call ended, if any
+	CtxErr   error         // the error of the call's context when it ended, if any
 	Tier     Tier          // the highest threshold it reached, and that tier's level
 	HTTP     *HTTPInfo     // Middleware: the request; nil for other calls
 }
@@ -24,6 +26,13 @@ type HTTPInfo struct {
 	Path   string `json:"path"`   // URL path, without the query string
 	Status int    `json:"status"` // 200 when the handler wrote nothing, 0 when it hijacked the connection
 	Bytes  int64  `json:"bytes"`  // body bytes written
+}
+
+// httpCall is what Middleware hands finish: the request, and where
+// Middleware was called, the caller of its lines.
+type httpCall struct {
+	HTTPInfo
+	caller *zapcore.EntryCaller
 }
 
 type entryJSON struct {
@@ -72,23 +81,26 @@ type ring struct {
 	id   uint64
 }
 
-// add writes the entry field by field: copying a whole Entry into the
-// ring would cost a bulk write barrier while the GC marks.
-func (r *ring) add(name string, start time.Time, d time.Duration, err, ctxErr error, t Tier, h *HTTPInfo) {
+// add keeps e and returns its ID. It writes the entry field by field:
+// copying a whole Entry into the ring would cost a bulk write barrier
+// while the GC marks.
+func (r *ring) add(e *Entry) uint64 {
 	r.mu.Lock()
 	r.id++
-	e := &r.buf[r.next]
-	e.ID = r.id
-	e.Name = name
-	e.Start = start
-	e.Duration = d
-	e.Err = err
-	e.CtxErr = ctxErr
-	e.Tier = t
-	e.HTTP = h
+	id := r.id
+	k := &r.buf[r.next]
+	k.ID = id
+	k.Name = e.Name
+	k.Start = e.Start
+	k.Duration = e.Duration
+	k.Err = e.Err
+	k.CtxErr = e.CtxErr
+	k.Tier = e.Tier
+	k.HTTP = e.HTTP
 	r.next = (r.next + 1) % len(r.buf)
 	r.n = min(r.n+1, len(r.buf))
 	r.mu.Unlock()
+	return id
 }
 
 func (r *ring) entries() []Entry {

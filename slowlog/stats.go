@@ -1,6 +1,7 @@
 package slowlog
 
 import (
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"runtime"
@@ -22,11 +23,12 @@ const (
 	nBuckets = (62 - subBits + 2) << subBits // the last bucket holds math.MaxInt64
 )
 
-// MaxRelativeError bounds the error of the quantiles in Stats: a reported
-// P50, P90 or P99 differs from the exact nearest-rank quantile of the
-// recorded durations by at most this fraction of the exact value (half a
-// bucket of a histogram with 16 buckets per power of two: 1/32).
-const MaxRelativeError = 1.0 / (2 * subCount)
+// MaxRelativeError bounds the error of the quantiles and the sum in Stats:
+// a reported P50, P90 or P99 differs from the exact nearest-rank quantile
+// of the recorded durations by at most this fraction of the exact value,
+// and Sum from the exact total likewise. It is half a bucket of a
+// histogram with 16 buckets per power of two: 1/32, about 3.1%.
+const MaxRelativeError = 1.0 / 32
 
 // stats are the statistics of one name. The histogram, max and counters
 // are atomics: the hot path adds to one bucket and, rarely, raises max.
@@ -38,6 +40,7 @@ const MaxRelativeError = 1.0 / (2 * subCount)
 // see contention keep the single histogram and its 7.5 KiB.
 type stats struct {
 	name       string
+	since      time.Time // wall clock when the stats were made
 	max        atomic.Int64
 	slow       atomic.Uint64
 	errors     atomic.Uint64
@@ -79,17 +82,29 @@ func bucketMid(i int) int64 {
 	return int64(lo + w/2)
 }
 
+// observe adds a call of d nanoseconds. Log.finish does the same, written
+// out.
 func (s *stats) observe(d int64) {
 	i := bucketOf(uint64(d))
 	if st := s.stripes.Load(); st != nil {
 		(*st)[rand.Uint32()&uint32(len(*st)-1)].buckets[i].Add(1)
-	} else {
-		b := &s.h.buckets[i]
-		if old := b.Load(); !b.CompareAndSwap(old, old+1) {
-			b.Add(1)
-			s.stripe()
-		}
+	} else if b := &s.h.buckets[i]; !b.CompareAndSwap(b.Load(), b.Load()+1) {
+		s.contended(i)
 	}
+	if d > s.max.Load() {
+		s.raiseMax(d)
+	}
+}
+
+// contended adds to bucket i after a compare-and-swap on it failed because
+// another goroutine updated it at once, and stripes s.
+func (s *stats) contended(i int) {
+	s.h.buckets[i].Add(1)
+	s.stripe()
+}
+
+// raiseMax raises the maximum to d unless another call raised it higher.
+func (s *stats) raiseMax(d int64) {
 	for {
 		m := s.max.Load()
 		if d <= m || s.max.CompareAndSwap(m, d) {
@@ -122,10 +137,16 @@ type Stats struct {
 	P90    time.Duration `json:"p90_ns"`
 	P99    time.Duration `json:"p99_ns"`
 	Max    time.Duration `json:"max_ns"`
+	Sum    time.Duration `json:"sum_ns"` // total time, within MaxRelativeError: each call counted at its bucket's midpoint
 }
 
 func (s *stats) snapshot() Stats {
 	var counts [nBuckets]uint64
+	return s.snapshotInto(&counts)
+}
+
+// snapshotInto reads the histogram into counts and returns the Stats.
+func (s *stats) snapshotInto(counts *[nBuckets]uint64) Stats {
 	var n uint64
 	add := func(h *histogram) {
 		for i := range h.buckets {
@@ -151,6 +172,20 @@ func (s *stats) snapshot() Stats {
 	if n == 0 {
 		return out
 	}
+	var sum uint64
+	for i, k := range counts {
+		if k == 0 {
+			continue
+		}
+		hi, lo := bits.Mul64(k, uint64(min(bucketMid(i), mx)))
+		var carry uint64
+		sum, carry = bits.Add64(sum, lo, 0)
+		if hi != 0 || carry != 0 || sum > math.MaxInt64 {
+			sum = math.MaxInt64
+			break
+		}
+	}
+	out.Sum = time.Duration(sum)
 	q := func(num, den uint64) time.Duration {
 		// nearest rank: the ceil(n*num/den)-th smallest value
 		hi, lo := bits.Mul64(n, num)
@@ -178,7 +213,7 @@ func (l *Log) Stats() []Stats {
 	if l == nil {
 		return nil
 	}
-	m := *l.names.Load()
+	m := l.names.Load().m
 	out := make([]Stats, 0, len(m)+1)
 	for _, st := range m {
 		out = append(out, st.snapshot())
@@ -196,7 +231,7 @@ func (l *Log) StatsOf(name string) (Stats, bool) {
 	if l == nil {
 		return Stats{}, false
 	}
-	st, ok := (*l.names.Load())[name]
+	st, ok := l.names.Load().m[name]
 	if !ok {
 		if name != OtherName {
 			return Stats{}, false
@@ -206,4 +241,59 @@ func (l *Log) StatsOf(name string) (Stats, bool) {
 		}
 	}
 	return st.snapshot(), true
+}
+
+// A Histogram is the distribution of one name's durations over bounds
+// that the reader chooses, for metric systems that aggregate histograms
+// across processes (see the module otelslowlog).
+type Histogram struct {
+	Stats
+	// Start is when these statistics began: when the first call of the
+	// name since New or the last Reset ended.
+	Start time.Time
+	// Counts has one count more than the bounds: Counts[i] is the number
+	// of calls that took more than bounds[i-1] and at most bounds[i], the
+	// last the calls above every bound. A call is placed by the midpoint
+	// of its bucket in the Log's histogram, as for Sum, so a call within
+	// MaxRelativeError of a bound may be counted on its other side.
+	Counts []uint64
+}
+
+// Histograms returns the histogram of every name seen since the last
+// Reset over bounds, sorted by name, like Stats. Bounds must ascend; a
+// bound not above the one before it is ignored (its count stays 0).
+// Histograms only reads: it costs the timed calls nothing.
+func (l *Log) Histograms(bounds []time.Duration) []Histogram {
+	if l == nil {
+		return nil
+	}
+	t := l.names.Load()
+	all := make([]*stats, 0, len(t.m)+1)
+	for _, st := range t.m {
+		all = append(all, st)
+	}
+	if st := l.other.Load(); st != nil {
+		all = append(all, st)
+	}
+	out := make([]Histogram, 0, len(all))
+	var counts [nBuckets]uint64
+	for _, st := range all {
+		clear(counts[:])
+		h := Histogram{Stats: st.snapshotInto(&counts), Start: st.since, Counts: make([]uint64, len(bounds)+1)}
+		j := 0
+		for i, k := range counts {
+			if k == 0 {
+				continue
+			}
+			// v does not decrease with i, so the bound only moves up.
+			v := time.Duration(min(bucketMid(i), int64(h.Max)))
+			for j < len(bounds) && bounds[j] < v {
+				j++
+			}
+			h.Counts[j] += k
+		}
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b Histogram) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

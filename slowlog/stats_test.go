@@ -140,3 +140,67 @@ func TestContention(t *testing.T) {
 		t.Fatalf("count %d, want %d", st.Count, workers*calls)
 	}
 }
+
+func TestSumAndHistograms(t *testing.T) {
+	t.Parallel()
+	l, c, _ := newTest(t, Threshold(time.Hour))
+	ds := []time.Duration{3, 7, 1000, 1000, 999_999, time.Millisecond, 5 * time.Millisecond, 2 * time.Second}
+	var exact time.Duration
+	for _, d := range ds {
+		timed(l, c, "q", d)
+		exact += d
+	}
+	st, _ := l.StatsOf("q")
+	if diff := float64(st.Sum - exact); diff > float64(exact)*MaxRelativeError || -diff > float64(exact)*MaxRelativeError {
+		t.Fatalf("Sum %v, exact %v: off by more than MaxRelativeError", st.Sum, exact)
+	}
+	bounds := []time.Duration{10, time.Microsecond, time.Millisecond, time.Second}
+	hs := l.Histograms(bounds)
+	if len(hs) != 1 || hs[0].Name != "q" || hs[0].Count != uint64(len(ds)) || hs[0].Sum != st.Sum {
+		t.Fatalf("Histograms = %+v, want one for q matching its Stats %+v", hs, st)
+	}
+	if want := newClock().Now().Add(3); !hs[0].Start.Equal(want) {
+		t.Fatalf("Start %v, want %v, when the first call ended", hs[0].Start, want)
+	}
+	got := hs[0].Counts
+	var n uint64
+	for _, k := range got {
+		n += k
+	}
+	if n != uint64(len(ds)) {
+		t.Fatalf("counts %v sum to %d, want %d", got, n, len(ds))
+	}
+	// Each call lands on the side of a bound where its bucket's midpoint
+	// is: check against that rule directly.
+	var rule [5]uint64
+	for _, d := range ds {
+		v := time.Duration(min(bucketMid(bucketOf(uint64(d))), int64(st.Max)))
+		j := 0
+		for j < len(bounds) && bounds[j] < v {
+			j++
+		}
+		rule[j]++
+	}
+	for i := range rule {
+		if got[i] != rule[i] {
+			t.Fatalf("counts %v, want %v by the midpoint rule", got, rule)
+		}
+	}
+	if got[0] != 2 || got[4] != 1 {
+		t.Fatalf("counts %v: want the two exact small calls first and the 2s call above every bound", got)
+	}
+	// Bounds that do not ascend get nothing; a nil Log has nothing.
+	if hs := l.Histograms([]time.Duration{time.Second, time.Millisecond}); hs[0].Counts[1] != 0 || hs[0].Counts[0]+hs[0].Counts[2] != uint64(len(ds)) {
+		t.Fatalf("descending bounds: %v", hs[0].Counts)
+	}
+	var nl *Log
+	if nl.Histograms(bounds) != nil {
+		t.Fatal("nil Log has histograms")
+	}
+}
+
+func TestMaxRelativeErrorIsHalfABucket(t *testing.T) {
+	if MaxRelativeError != 1.0/(2*subCount) {
+		t.Fatalf("MaxRelativeError = %v, want half a bucket of %d per power of two", MaxRelativeError, subCount)
+	}
+}

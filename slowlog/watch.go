@@ -53,6 +53,9 @@ func (l *Log) watchLoop(every time.Duration) {
 			return
 		case <-t.C:
 			l.scan()
+			if l.onScan != nil {
+				l.onScan()
+			}
 		}
 	}
 }

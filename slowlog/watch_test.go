@@ -70,27 +70,43 @@ func TestWatchLogsOnce(t *testing.T) {
 	}
 }
 
-// TestWatchGoroutine uses the real clock and the watch goroutine.
+// TestWatchGoroutine runs the watch goroutine on a fake clock and waits
+// for its scans, not for wall-clock time, so a busy machine only makes it
+// slower.
 func TestWatchGoroutine(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	z, logs := observed(zapcore.InfoLevel)
-	l := New(z, Watch(20*time.Millisecond))
+	c := newClock()
+	scans := make(chan struct{})
+	onScan := Option(func(cf *config) {
+		cf.onScan = func() {
+			select {
+			case scans <- struct{}{}:
+			default: // nobody waiting: the test is not counting this one
+			}
+		}
+	})
+	l := New(z, WithClock(c.Now), Watch(20*time.Millisecond), onScan)
 	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		blockedCall(l, "stuck", started, release)
 	}()
 	<-started
-	deadline := time.Now().Add(10 * time.Second)
-	for len(running(logs)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the watch did not log the blocked call within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
+	<-scans
+	if n := len(running(logs)); n != 0 {
+		t.Fatalf("%d running lines before the fake clock moved", n)
 	}
-	time.Sleep(100 * time.Millisecond) // several more ticks
+	c.Advance(20 * time.Millisecond)
+	for len(running(logs)) == 0 {
+		<-scans
+	}
+	c.Advance(time.Second)
+	for range 3 {
+		<-scans
+	}
 	if n := len(running(logs)); n != 1 {
-		t.Fatalf("%d running lines, want 1", n)
+		t.Fatalf("%d running lines after three more scans, want 1", n)
 	}
 	close(release)
 	<-done
