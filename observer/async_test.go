@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,11 +88,10 @@ func TestBlockWaitsForRoom(t *testing.T) {
 		}
 	}()
 	within(t, "filling the queue", func() {
-		for sent.Load() < 2 {
-			time.Sleep(time.Millisecond)
+		for !notifierWaits(sub) {
+			runtime.Gosched()
 		}
 	})
-	time.Sleep(20 * time.Millisecond)
 	if n := sent.Load(); n != 2 {
 		t.Fatalf("notifier got %d values into a full queue of 2", n)
 	}
@@ -121,7 +121,11 @@ func TestBlockedNotifierReleasedByUnsubscribe(t *testing.T) {
 		defer close(notifier)
 		s.Notify(2) // full: waits
 	}()
-	time.Sleep(10 * time.Millisecond)
+	within(t, "notifier waiting", func() {
+		for !notifierWaits(sub) {
+			runtime.Gosched()
+		}
+	})
 	unsubscribed := make(chan struct{})
 	go func() {
 		defer close(unsubscribed)
@@ -197,11 +201,7 @@ func TestAsyncUnsubscribeDiscardsQueue(t *testing.T) {
 		defer close(unsubscribed)
 		sub.Unsubscribe()
 	}()
-	select {
-	case <-unsubscribed:
-		t.Fatal("Unsubscribe returned while its observer was running")
-	case <-time.After(20 * time.Millisecond):
-	}
+	waitBlocked(t, unsubscribed, "observer.(*entry[...]).end(", "Unsubscribe returned while its observer was running")
 	close(gate)
 	waitClosed(t, "Unsubscribe", unsubscribed)
 	if !equal(got.get(), []int{0}) {

@@ -128,3 +128,40 @@ func TestFuncPrefix(t *testing.T) {
 		t.Fatalf("funcPrefix = %q, want the package path and a dot", funcPrefix)
 	}
 }
+
+// notifierWaits reports whether a notifier waits for room in the queue of
+// an Async subscription.
+func notifierWaits(sub *Subscription) bool {
+	return sub.owner.(*entry[int]).q.waiting.Load()
+}
+
+// waitBlocked waits until some goroutine is blocked in fn (a frame of its
+// stack, as runtime.Stack prints it), and fails the test with msg if done is
+// closed first: the call that should have blocked returned.
+func waitBlocked(t *testing.T, done <-chan struct{}, fn, msg string) {
+	t.Helper()
+	stop := time.Now().Add(patience(t))
+	for goroutinesIn(fn) == 0 {
+		select {
+		case <-done:
+			t.Fatal(msg)
+		default:
+		}
+		if time.Now().After(stop) {
+			t.Fatalf("no goroutine reached %s", fn)
+		}
+		runtime.Gosched()
+	}
+	select {
+	case <-done:
+		t.Fatal(msg)
+	default:
+	}
+}
+
+// goroutinesIn counts the goroutines whose stack has a frame of fn.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), fn)
+}

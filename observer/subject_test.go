@@ -358,11 +358,7 @@ func TestUnsubscribeWaitsForDeliveryInProgress(t *testing.T) {
 		sub.Unsubscribe()
 		close(returned)
 	}()
-	select {
-	case <-returned:
-		t.Fatal("Unsubscribe returned while a delivery was in progress on another goroutine")
-	case <-time.After(50 * time.Millisecond):
-	}
+	waitBlocked(t, returned, "observer.(*readers).synchronize(", "Unsubscribe returned while a delivery was in progress on another goroutine")
 	close(release)
 	waitClosed(t, "Unsubscribe", returned)
 	waitClosed(t, "Done", sub.Done())
@@ -579,11 +575,4 @@ func TestUnsubscribeWaitsForConcurrentEnd(t *testing.T) {
 	if s.Len() != 0 {
 		t.Fatalf("Len = %d after Unsubscribe", s.Len())
 	}
-}
-
-// goroutinesIn counts the goroutines whose stack has a frame of fn.
-func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), fn)
 }
