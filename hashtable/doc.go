@@ -53,27 +53,28 @@
 //	                     63                                                  7            0
 //
 //	directory (1<<depth entries)      tables: power-of-two numbers of groups
-//	  [0] ──┐                          ┌────────────────────────────────────────┐
-//	  [1] ──┴─> table A (local depth 1)│ ctrl:  [g0 uint64][g1 uint64] ...      │
-//	  [2] ────> table B (local depth 2)│ slots: [g0: 8 × {key, value}][g1: ...] │
-//	  [3] ────> table C (local depth 2)└────────────────────────────────────────┘
+//	  [0] ──┐                          ┌──────────────────────────────────────────┐
+//	  [1] ──┴─> table A (local depth 1)│ g0: [ctrl uint64][8 × {key, value}]      │
+//	  [2] ────> table B (local depth 2)│ g1: [ctrl uint64][8 × {key, value}] ...  │
+//	  [3] ────> table C (local depth 2)└──────────────────────────────────────────┘
 //
 // Each table has a power-of-two number of groups. Each group has eight
 // slots and one 64-bit control word holding a control byte per slot:
 // 0b1000_0000 for empty, 0b1111_1110 for deleted (a tombstone) and the
-// key's 7-bit tag h2 for full. The control words of a table form one dense
-// array, apart from its slots, as in Abseil's flat_hash_map (Go's builtin
-// map puts each control word before its group's slots instead): eight
-// bytes per eight slots, so the control words of a map of a million
-// entries take about 1.2 MB and stay in the processor's cache. A lookup of
-// an absent key, and most of an insertion's probing, then never wait for
-// main memory; a hit waits for one slot.
+// key's 7-bit tag h2 for full. The control word sits right before its
+// group's slots, as in Go's builtin map: a lookup that finds its tag
+// usually finds the slot on the same cache line or the next one, which the
+// processor fetches with it, so a hit in a large map waits for memory about
+// once. (An earlier version kept all control words in one dense array
+// apart from the slots, as Abseil's flat_hash_map does: misses in a map of
+// a million entries then stayed in cache, but every hit waited for two
+// cache misses one after the other, and hits are the common case. The
+// measurements are in the README.)
 //
 // Beside the directory of table pointers, the map keeps a second array with
-// what a lookup needs of each entry's table (its control and slot arrays
-// and their mask), so a lookup goes from the directory straight to the
-// control word without first loading the table struct, itself a cache miss
-// in a large map.
+// what a lookup needs of each entry's table (its group array and mask), so
+// a lookup goes from the directory straight to the group without first
+// loading the table struct, itself a cache miss in a large map.
 //
 // A lookup indexes the directory with the top hash bits, then probes the
 // table's groups in the triangular sequence home, home+1, home+3, home+6,
@@ -100,7 +101,7 @@
 // the slot becomes a tombstone, which lookups step over and insertions
 // reuse. When a table reaches its load limit and tombstones make up a good
 // share of it (live entries at most 3/4 of the limit), the table is
-// rehashed in place, within its own arrays, without allocating: every entry
+// rehashed in place, within its own groups, without allocating: every entry
 // moves to the first free slot of its probe sequence and all tombstones
 // become empty. Compact rebuilds the whole map at the smallest size that
 // holds its entries (shrinking after mass deletions) and re-seeds it.
@@ -168,8 +169,9 @@
 //
 // A Map is not safe for concurrent use. Sync is. It spreads keys over a
 // power-of-two number of shards by the top bits of one hash per operation;
-// each shard is a single Swiss table of the same layout whose control words
-// are atomic and whose slots hold atomic pointers to entries. An entry's
+// each shard is a single Swiss table with the same control bytes and
+// probing, whose control words (in an array of their own) are atomic and
+// whose slots hold atomic pointers to entries. An entry's
 // key never changes and its value is replaced atomically in place. Reads
 // take no lock and write nothing shared: Get loads the current state (seed
 // and shards), the shard's table, a control word, a slot and the entry.

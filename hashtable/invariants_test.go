@@ -43,18 +43,16 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 				return fmt.Errorf("hot entry %d is stale for the table at %d", j, i)
 			}
 		}
-		groups := len(t.ctrl)
-		if t.side != nil && (len(t.side) != len(t.slots) || t.sideShift > t.localDepth) {
-			return fmt.Errorf("table at %d: %d side bytes for %d slots, side shift %d at depth %d", i, len(t.side), len(t.slots), t.sideShift, t.localDepth)
-		}
-		if len(t.slots) != groups*groupSlots {
-			return fmt.Errorf("table at %d: %d groups, %d slots", i, groups, len(t.slots))
+		groups := len(t.groups)
+		if t.side != nil && (len(t.side) != groups*groupSlots || t.sideShift > t.localDepth) {
+			return fmt.Errorf("table at %d: %d side bytes for %d slots, side shift %d at depth %d", i, len(t.side), groups*groupSlots, t.sideShift, t.localDepth)
 		}
 		if groups&(groups-1) != 0 || t.mask != uint64(groups-1) {
 			return fmt.Errorf("table at %d: %d groups, mask %d", i, groups, t.mask)
 		}
 		full, deleted, empty, probes := 0, 0, 0, 0
-		for g, c := range t.ctrl {
+		for g := range t.groups {
+			c := t.groups[g].ctrl
 			for s := uintptr(0); s < groupSlots; s++ {
 				switch b := ctrlAt(c, s); {
 				case b == ctrlEmpty:
@@ -63,7 +61,7 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 					deleted++
 				case b < 0x80:
 					full++
-					key := t.slots[g*groupSlots+int(s)].key
+					key := t.groups[g].slots[s].key
 					h := m.hash(m.k0, m.k1, key)
 					if uint8(h&0x7f) != b {
 						return fmt.Errorf("table at %d slot %d: tag %#x, hash tag %#x", i, g*groupSlots+int(s), b, h&0x7f)

@@ -23,25 +23,25 @@ func (m *Map[K, V]) All() iter.Seq2[K, V] {
 		// abandoned arrays are looked up in the live map, which skips
 		// deleted keys and gives current values.
 		type view struct {
-			t     *table[K, V]
-			ctrl  []uint64
-			slots []slot[K, V]
-			gen   uint32
+			t      *table[K, V]
+			groups []group[K, V]
+			gen    uint32
 		}
 		var views []view
 		m.forEachTable(func(t *table[K, V]) {
 			if t.used > 0 {
-				views = append(views, view{t, t.ctrl, t.slots, t.gen})
+				views = append(views, view{t, t.groups, t.gen})
 			}
 		})
 		m.iterators++
 		defer func() { m.iterators-- }()
 		for _, v := range views {
-			for i := range v.slots {
-				if ctrlAt(v.ctrl[i/groupSlots], uintptr(i%groupSlots))&ctrlEmpty != 0 {
+			for i := range len(v.groups) * groupSlots {
+				g := &v.groups[i/groupSlots]
+				if ctrlAt(g.ctrl, uintptr(i%groupSlots))&ctrlEmpty != 0 {
 					continue
 				}
-				key, val := v.slots[i].key, v.slots[i].val
+				key, val := g.slots[i%groupSlots].key, g.slots[i%groupSlots].val
 				if v.t.gen != v.gen {
 					var ok bool
 					if val, ok = m.Get(key); !ok {

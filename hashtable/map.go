@@ -156,10 +156,11 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
-		c := t.ctrlAt(p)
+		g := t.group(p)
+		c := g.ctrl
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
-			s := t.slot(p*groupSlots + uint64(b.first()))
-			if s.key == key {
+			s := &g.slots[b.first()&(groupSlots-1)]
+			if m.equal(&s.key, &key) {
 				return s.val, true
 			}
 		}
@@ -169,6 +170,17 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 		}
 		p = (p + i) & t.mask
 	}
+}
+
+// equal reports whether *a == *b. String keys are equal without comparing
+// their bytes when they share them (as the builtin map also checks first):
+// a key looked up from the same string it was stored under, a constant.
+func (m *Map[K, V]) equal(a, b *K) bool {
+	if m.stringKey {
+		x, y := (*string)(unsafe.Pointer(a)), (*string)(unsafe.Pointer(b))
+		return len(*x) == len(*y) && (unsafe.StringData(*x) == unsafe.StringData(*y) || *x == *y)
+	}
+	return *a == *b
 }
 
 // GetBytes is Get for a key given as bytes, in a map whose key type's
@@ -197,10 +209,11 @@ func (m *Map[K, V]) find(h uint64, key K) (t *table[K, V], g uint64, j uintptr, 
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
-		c := t.ctrl[p]
+		gr := &t.groups[p]
+		c := gr.ctrl
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
 			j = b.first()
-			if t.slots[p*groupSlots+uint64(j)].key == key {
+			if m.equal(&gr.slots[j].key, &key) {
 				return t, p, j, int(i - 1), true
 			}
 		}
@@ -241,10 +254,11 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 	var insSlot uintptr
 	insDist := -1
 	for i := uint64(1); ; i++ {
-		c := ht.ctrlAt(p)
+		g := ht.group(p)
+		c := g.ctrl
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
-			s := ht.slot(p*groupSlots + uint64(b.first()))
-			if s.key == key {
+			s := &g.slots[b.first()&(groupSlots-1)]
+			if m.equal(&s.key, &key) {
 				s.val = val
 				return true
 			}
@@ -260,8 +274,8 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 		}
 		p = (p + i) & ht.mask
 	}
-	ic := &t.ctrl[ins]
-	if ctrlAt(*ic, insSlot) == ctrlEmpty {
+	ig := &t.groups[ins]
+	if ctrlAt(ig.ctrl, insSlot) == ctrlEmpty {
 		if t.growthLeft == 0 {
 			m.grow(t)
 			return false
@@ -270,10 +284,10 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 	} else {
 		t.deleted--
 	}
-	*ic = setCtrl(*ic, insSlot, uint8(tag))
-	k := ins*groupSlots + uint64(insSlot)
-	t.slots[k] = slot[K, V]{key, val}
+	ig.ctrl = setCtrl(ig.ctrl, insSlot, uint8(tag))
+	ig.slots[insSlot] = slot[K, V]{key, val}
 	if t.side != nil {
+		k := ins*groupSlots + uint64(insSlot)
 		sd := sideBits(h, t.sideShift)
 		if insDist > 0 {
 			sd |= sideAway
@@ -305,7 +319,8 @@ func (m *Map[K, V]) delete(h uint64, key K) bool {
 	if !ok {
 		return false
 	}
-	c := &t.ctrl[g]
+	gr := &t.groups[g]
+	c := &gr.ctrl
 	// A group with an empty slot never made a probe sequence move on, so
 	// its freed slot can become empty again; otherwise it must stay a
 	// tombstone that keeps longer probe sequences going.
@@ -316,7 +331,7 @@ func (m *Map[K, V]) delete(h uint64, key K) bool {
 		*c = setCtrl(*c, j, ctrlDeleted)
 		t.deleted++
 	}
-	t.slots[g*groupSlots+uint64(j)] = slot[K, V]{}
+	gr.slots[j] = slot[K, V]{}
 	t.used--
 	t.probeSum -= dist
 	m.used--
@@ -368,7 +383,7 @@ func (m *Map[K, V]) forEachTable(f func(*table[K, V])) {
 // when they are a good share of the limit, by doubling t while it is small,
 // and by splitting it when it has reached the maximum table size.
 func (m *Map[K, V]) grow(t *table[K, V]) {
-	groups := len(t.ctrl)
+	groups := len(t.groups)
 	if t.deleted > 0 && t.used <= growthLimit(groups)*3/4 {
 		if m.iterators > 0 {
 			// A running All holds t's arrays: rehash into fresh ones.
@@ -392,13 +407,14 @@ func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 	if mayReseed && len(m.dir) == 1 && !m.fixed {
 		m.k0, m.k1 = newSeed()
 	}
-	oldCtrl, oldSlots := t.ctrl, t.slots
+	old := t.groups
 	t.gen++
 	t.alloc(groups, t.side != nil)
 	t.sideShift = t.localDepth
-	for g, c := range oldCtrl {
-		for b := matchFull(c); b != 0; b = b.rest() {
-			s := &oldSlots[g*groupSlots+int(b.first())]
+	for g := range old {
+		og := &old[g]
+		for b := matchFull(og.ctrl); b != 0; b = b.rest() {
+			s := &og.slots[b.first()]
 			t.insertNew(m.hash(m.k0, m.k1, s.key), s.key, s.val)
 		}
 	}
@@ -417,7 +433,7 @@ func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 // by the hash as a random one would spread them: the table grows past the
 // maximum size instead and the map treats it as a flood.
 func (m *Map[K, V]) split(t *table[K, V]) {
-	groups := len(t.ctrl)
+	groups := len(t.groups)
 	l := t.localDepth
 	if l >= maxDepth || (l == m.depth && !m.directoryMayDouble()) {
 		m.resize(t, groups*2, true)
@@ -436,10 +452,12 @@ func (m *Map[K, V]) split(t *table[K, V]) {
 	lo := newTable[K, V](groups, l+1, t.prefix<<1, shift, true)
 	hi := newTable[K, V](groups, l+1, t.prefix<<1|1, shift, true)
 	bit := 63 - uint(l)
-	for g, c := range t.ctrl {
+	for g := range t.groups {
+		gr := &t.groups[g]
+		c := gr.ctrl
 		for b := matchFull(c); b != 0; b = b.rest() {
 			j := g*groupSlots + int(b.first())
-			s := &t.slots[j]
+			s := &gr.slots[b.first()]
 			if fast && t.side[j]&sideAway == 0 {
 				sd := t.side[j]
 				// In its home group g, which is also its home in lo and hi.
@@ -521,15 +539,16 @@ func (m *Map[K, V]) rebuild(k0, k1 uint64) {
 	m.used = n
 	for i := 0; i < len(old); {
 		t := old[i]
-		for g, c := range t.ctrl {
-			for b := matchFull(c); b != 0; b = b.rest() {
-				s := &t.slots[g*groupSlots+int(b.first())]
+		for g := range t.groups {
+			gr := &t.groups[g]
+			for b := matchFull(gr.ctrl); b != 0; b = b.rest() {
+				s := &gr.slots[b.first()]
 				h := m.hash(k0, k1, s.key)
 				nt := m.dir[h>>m.shift]
 				if nt.growthLeft == 0 {
 					// An uneven spread filled this table: give it room
 					// without a split, which could recurse into rebuild.
-					m.resize(nt, 2*len(nt.ctrl), false)
+					m.resize(nt, 2*len(nt.groups), false)
 				}
 				nt.insertNew(h, s.key, s.val)
 			}

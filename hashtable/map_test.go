@@ -468,7 +468,7 @@ func TestSplitSideBytes(t *testing.T) {
 	t.Parallel()
 	n := 150000
 	if testing.Short() {
-		n = 30000
+		n = 100000 // still enough for 128 tables
 	}
 	for _, hint := range []int{0, n / 3} {
 		for _, fixed := range []bool{false, true} {

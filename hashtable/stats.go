@@ -27,7 +27,7 @@ func (m *Map[K, V]) Stats() Stats {
 	probes := 0
 	m.forEachTable(func(t *table[K, V]) {
 		s.Tables++
-		s.Capacity += len(t.slots)
+		s.Capacity += len(t.groups) * groupSlots
 		s.Tombstones += t.deleted
 		s.MaxProbe = max(s.MaxProbe, t.maxProbe)
 		probes += t.probeSum

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 )
@@ -318,14 +317,17 @@ func checkSyncShard[K comparable, V any](s *Sync[K, V], st *syncState[K, V], i i
 				if uint8(h&0x7f) != b || int(h>>st.shift) != i {
 					return fmt.Errorf("key %v: tag %#x, hash %#x, in shard %d", e.key, b, h, i)
 				}
-				sl, fe := tab.lookup(h, e.key)
-				if fe != e || sl != &tab.slots[g*groupSlots+int(j)] {
+				fg, fj, dist, fe := tab.lookup(h, e.key)
+				if fe != e || fg != uint64(g) || fj != j {
 					return fmt.Errorf("key %v at %d/%d not found there", e.key, g, j)
 				}
 				d, p := 0, (h>>7)&tab.mask
 				for p != uint64(g) {
 					d++
 					p = (p + uint64(d)) & tab.mask
+				}
+				if d != dist {
+					return fmt.Errorf("key %v at %d/%d: lookup says %d groups past its home, %d by walking", e.key, g, j, dist, d)
 				}
 				probes += d
 			default:
@@ -558,18 +560,21 @@ func TestSyncPanickingHash(t *testing.T) {
 		}
 	})
 	armed.Store(false)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Put(-1, -1)
-		s.Delete(-1)
-		s.Compact()
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the map is stuck after a panicking hash")
+	// No lock is left held: every shard's and the rebuild lock are free.
+	if !s.rebuild.TryLock() {
+		t.Fatal("the rebuild lock is held after a panicking hash")
 	}
+	s.rebuild.Unlock()
+	st := s.state.Load()
+	for i := range st.shards {
+		if !st.shards[i].mu.TryLock() {
+			t.Fatalf("shard %d is locked after a panicking hash", i)
+		}
+		st.shards[i].mu.Unlock()
+	}
+	s.Put(-1, -1)
+	s.Delete(-1)
+	s.Compact()
 	for i := range 1000 {
 		if v, ok := s.Get(i); !ok || v != i {
 			t.Fatalf("lost %d after the panics", i)

@@ -27,16 +27,20 @@ type slot[K comparable, V any] struct {
 	val V
 }
 
+// group is eight slots and the control word that tags them, together in
+// memory (the layout of Go's builtin map): a lookup that finds its tag in
+// the control word usually finds the slot on the same or the next cache
+// line, which the processor fetches with it.
+type group[K comparable, V any] struct {
+	ctrl  uint64
+	slots [groupSlots]slot[K, V]
+}
+
 // table is one open-addressing Swiss table: a power of two of groups of
-// eight slots. The control words of all groups form one dense array apart
-// from the slots (as in Abseil's layout, not Go's builtin map, which puts
-// each control word beside its slots): eight bytes per eight slots, so the
-// control words of a million-entry map fit in the processor's cache and a
-// lookup of an absent key, or an insertion, rarely waits for memory.
+// eight slots. Slot k of the table is slot k%8 of group k/8.
 type table[K comparable, V any] struct {
-	ctrl  []uint64     // one control word per group
-	slots []slot[K, V] // groupSlots per group: group g owns slots[8g:8g+8]
-	mask  uint64       // len(ctrl) - 1
+	groups []group[K, V]
+	mask   uint64 // len(groups) - 1
 
 	used       int // full slots
 	deleted    int // tombstones
@@ -88,17 +92,13 @@ func newTable[K comparable, V any](groups int, depth uint8, prefix uint64, sideS
 
 // alloc gives t a fresh, empty array of the given number of groups.
 func (t *table[K, V]) alloc(groups int, side bool) {
-	t.ctrl = make([]uint64, groups)
-	for i := range t.ctrl {
-		t.ctrl[i] = allEmpty
+	t.groups = make([]group[K, V], groups)
+	for i := range t.groups {
+		t.groups[i].ctrl = allEmpty
 	}
-	t.slots = make([]slot[K, V], groups*groupSlots)
 	t.side = nil
 	if side {
-		// One byte more than needed puts side arrays in a larger size
-		// class than the control words of the same table, so that these
-		// stay packed on as few pages as before.
-		t.side = make([]uint8, groups*groupSlots, groups*groupSlots+1)
+		t.side = make([]uint8, groups*groupSlots)
 	}
 	t.mask = uint64(groups - 1)
 	t.used, t.deleted = 0, 0
@@ -117,13 +117,13 @@ func (t *table[K, V]) insertNew(h uint64, key K, val V) {
 // known.
 func (t *table[K, V]) place(p uint64, tag, side uint8, key K, val V) {
 	for i := uint64(1); ; i++ {
-		c := &t.ctrl[p]
-		if b := matchEmptyOrDeleted(*c); b != 0 {
+		gr := &t.groups[p]
+		if b := matchEmptyOrDeleted(gr.ctrl); b != 0 {
 			j := b.first()
-			wasEmpty := ctrlAt(*c, j) == ctrlEmpty
-			*c = setCtrl(*c, j, tag)
+			wasEmpty := ctrlAt(gr.ctrl, j) == ctrlEmpty
+			gr.ctrl = setCtrl(gr.ctrl, j, tag)
+			gr.slots[j] = slot[K, V]{key, val}
 			k := p*groupSlots + uint64(j)
-			t.slots[k] = slot[K, V]{key, val}
 			if t.side != nil {
 				if i > 1 {
 					side |= sideAway
@@ -147,12 +147,12 @@ func (t *table[K, V]) place(p uint64, tag, side uint8, key K, val V) {
 
 // clear empties t in place, keeping its arrays.
 func (t *table[K, V]) clear() {
-	clear(t.slots)
-	for i := range t.ctrl {
-		t.ctrl[i] = allEmpty
+	clear(t.groups)
+	for i := range t.groups {
+		t.groups[i].ctrl = allEmpty
 	}
 	t.used, t.deleted = 0, 0
-	t.growthLeft = growthLimit(len(t.ctrl))
+	t.growthLeft = growthLimit(len(t.groups))
 	t.probeSum, t.maxProbe = 0, 0
 }
 
@@ -162,16 +162,17 @@ func (t *table[K, V]) clear() {
 // pass, so a displaced entry swaps into its target and the pass continues
 // with the one it displaced.
 func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
-	for i := range t.ctrl {
-		t.ctrl[i] = markForRehash(t.ctrl[i])
+	for i := range t.groups {
+		t.groups[i].ctrl = markForRehash(t.groups[i].ctrl)
 	}
 	t.probeSum, t.maxProbe = 0, 0
-	for g := range t.ctrl {
+	for g := range t.groups {
+		home := &t.groups[g]
 		for s := uintptr(0); s < groupSlots; s++ {
-			if ctrlAt(t.ctrl[g], s) != ctrlDeleted {
+			if ctrlAt(home.ctrl, s) != ctrlDeleted {
 				continue
 			}
-			src := &t.slots[g*groupSlots+int(s)]
+			src := &home.slots[s]
 			for {
 				h := hash(src.key)
 				tag := uint8(h & 0x7f)
@@ -179,7 +180,7 @@ func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
 				d := uint64(0)
 				var b bitset
 				for {
-					if b = matchEmptyOrDeleted(t.ctrl[p]); b != 0 {
+					if b = matchEmptyOrDeleted(t.groups[p].ctrl); b != 0 {
 						break
 					}
 					d++
@@ -193,55 +194,50 @@ func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
 				}
 				if p == uint64(g) {
 					// The entry's first free slot is in its own group: stay.
-					t.ctrl[g] = setCtrl(t.ctrl[g], s, tag)
+					home.ctrl = setCtrl(home.ctrl, s, tag)
 					if t.side != nil {
 						t.side[g*groupSlots+int(s)] = sd
 					}
 					break
 				}
 				j := b.first()
-				dst := &t.slots[p*groupSlots+uint64(j)]
+				dg := &t.groups[p]
+				dst := &dg.slots[j]
 				if t.side != nil {
 					t.side[p*groupSlots+uint64(j)] = sd
 				}
-				if ctrlAt(t.ctrl[p], j) == ctrlEmpty {
+				if ctrlAt(dg.ctrl, j) == ctrlEmpty {
 					*dst = *src
 					*src = slot[K, V]{}
-					t.ctrl[p] = setCtrl(t.ctrl[p], j, tag)
-					t.ctrl[g] = setCtrl(t.ctrl[g], s, ctrlEmpty)
+					dg.ctrl = setCtrl(dg.ctrl, j, tag)
+					home.ctrl = setCtrl(home.ctrl, s, ctrlEmpty)
 					break
 				}
 				// The target holds an entry still waiting to be placed:
 				// swap and place the one that now sits here.
 				*dst, *src = *src, *dst
-				t.ctrl[p] = setCtrl(t.ctrl[p], j, tag)
+				dg.ctrl = setCtrl(dg.ctrl, j, tag)
 			}
 		}
 	}
 	t.deleted = 0
-	t.growthLeft = growthLimit(len(t.ctrl)) - t.used
+	t.growthLeft = growthLimit(len(t.groups)) - t.used
 }
 
 // hotTable is what a lookup reads of a table, kept in an array beside the
 // directory so that a lookup goes from the directory straight to the
-// control word, without first loading the table (in a large map, the
-// table structs are themselves a cache miss away).
+// group, without first loading the table (in a large map, the table
+// structs are themselves a cache miss away).
 type hotTable[K comparable, V any] struct {
-	ctrl  *uint64     // &t.ctrl[0]
-	slots *slot[K, V] // &t.slots[0]
-	mask  uint64
+	groups *group[K, V] // &t.groups[0]
+	mask   uint64
 }
 
 func hotOf[K comparable, V any](t *table[K, V]) hotTable[K, V] {
-	return hotTable[K, V]{&t.ctrl[0], &t.slots[0], t.mask}
+	return hotTable[K, V]{&t.groups[0], t.mask}
 }
 
-// ctrlAt returns the control word of group p <= mask.
-func (h *hotTable[K, V]) ctrlAt(p uint64) uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(h.ctrl), p*8))
-}
-
-// slot returns slot i < (mask+1)*groupSlots.
-func (h *hotTable[K, V]) slot(i uint64) *slot[K, V] {
-	return (*slot[K, V])(unsafe.Add(unsafe.Pointer(h.slots), uintptr(i)*unsafe.Sizeof(slot[K, V]{})))
+// group returns group p <= mask.
+func (h *hotTable[K, V]) group(p uint64) *group[K, V] {
+	return (*group[K, V])(unsafe.Add(unsafe.Pointer(h.groups), uintptr(p)*unsafe.Sizeof(group[K, V]{})))
 }
