@@ -62,15 +62,20 @@ func (p Profile) base() *tls.Config {
 	return cfg
 }
 
-// clientSessions is the session cache of the configs this package makes.
-// Sharing it is safe because a resumed session is verified again, in full,
-// by the Verifier of the connection that resumes it.
+// clientSessions is the session cache of a Dialer without Config. Sharing
+// it is safe because a resumed session is verified again, in full, by the
+// Verifier of the connection that resumes it, and because those configs
+// present no client certificate: a session carries the client's identity,
+// so configs that may hold certificates (Profile.Client) get a cache each.
 var clientSessions = tls.NewLRUClientSessionCache(0)
 
 // Client returns a client config of the profile with v wired in: v's
 // VerifyConnection does every check, and InsecureSkipVerify is set only so
 // that crypto/tls does not verify a second time with other rules (and does
 // not skip checks on resumed sessions). A nil v is the zero Verifier.
+// The config has a session cache of its own, so sessions resume across
+// the connections made with it (and its clones), never across configs: a
+// session resumes the client certificate it was made with.
 //
 // Do not clear or replace VerifyConnection on the result: with
 // InsecureSkipVerify set, it is the only verification. A Dialer given the
@@ -83,7 +88,9 @@ func (p Profile) Client(v *Verifier) *tls.Config {
 	cfg := p.base()
 	cfg.InsecureSkipVerify = true
 	cfg.VerifyConnection = v.VerifyConnection
-	cfg.ClientSessionCache = clientSessions
+	// A cache of its own: a session resumes with the client certificate
+	// of the connection that made it, which another config must not reuse.
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(0)
 	rememberVerifier(cfg, v)
 	return cfg
 }

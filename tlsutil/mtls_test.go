@@ -308,3 +308,42 @@ func TestMutualTLSResumed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClientConfigsDoNotShareSessions: a session resumes the client
+// certificate it was made with, so two configs with different client
+// certificates must not resume each other's sessions.
+func TestClientConfigsDoNotShareSessions(t *testing.T) {
+	t.Parallel()
+	root := testpki.NewRoot(t)
+	dir := t.TempDir()
+	certFile, keyFile := root.Leaf(t).WritePEM(t, dir)
+	certs, err := NewReloader(ReloadConfig{CertFile: certFile, KeyFile: keyFile, Interval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer certs.Close()
+	cfg := MutualServerConfig(certs, &Verifier{Roots: root.Pool()})
+	inner := cfg.VerifyConnection
+	seen := make(chan string, 8)
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		seen <- cs.PeerCertificates[0].URIs[0].String()
+		return inner(cs)
+	}
+	addr, results := mutualServer(t, cfg)
+	for _, id := range []string{"spiffe://example.org/alice", "spiffe://example.org/bob", "spiffe://example.org/bob"} {
+		ccfg := ClientConfig(&Verifier{Roots: root.Pool(), Name: "localhost"})
+		ccfg.Certificates = []tls.Certificate{root.Leaf(t, testpki.URIs(id), testpki.EKU(x509.ExtKeyUsageClientAuth)).TLS()}
+		c, err := (&Dialer{Config: ccfg}).Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readOne(t, c)
+		c.Close()
+		if err := waitResult(t, results); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-seen; got != id {
+			t.Fatalf("the server saw %s for a client presenting %s: a session of another config was resumed", got, id)
+		}
+	}
+}
