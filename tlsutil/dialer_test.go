@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 )
 
 func TestDialerSNIAndName(t *testing.T) {
@@ -141,27 +143,20 @@ func TestDialerTimeouts(t *testing.T) {
 	t.Parallel()
 	addr := silentServer(t)
 
-	// The context bounds the handshake.
+	// The context bounds the handshake: the silent server never answers,
+	// so only the deadline can end the dial (how soon is not judged).
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := (&Dialer{}).DialContext(ctx, "tcp", addr)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want DeadlineExceeded, got %v", err)
 	}
-	if el := time.Since(start); el > 5*time.Second {
-		t.Fatalf("took %v", el)
-	}
 
 	// Without a context deadline, NetDialer.Timeout (else DefaultTimeout)
 	// bounds dial plus handshake.
-	start = time.Now()
 	_, err = (&Dialer{NetDialer: &net.Dialer{Timeout: 150 * time.Millisecond}}).Dial("tcp", addr)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want DeadlineExceeded, got %v", err)
-	}
-	if el := time.Since(start); el > 5*time.Second {
-		t.Fatalf("took %v", el)
 	}
 }
 
@@ -285,5 +280,39 @@ func TestDialerWithClientConfig(t *testing.T) {
 	c.Close()
 	if called != 1 {
 		t.Fatalf("the config's own VerifyConnection ran %d times, want 1", called)
+	}
+}
+
+// TestClientConfigRegistryForgets: the Dialer's record of which Verifier a
+// ClientConfig carries does not keep collected configs alive.
+func TestClientConfigRegistryForgets(t *testing.T) {
+	var made []weak.Pointer[tls.Config]
+	for range 100 {
+		cfg := ClientConfig(nil)
+		if configVerifier(cfg) == nil {
+			t.Fatal("a fresh ClientConfig is not recognized")
+		}
+		made = append(made, weak.Make(cfg))
+	}
+	if configVerifier(&tls.Config{}) != nil || configVerifier(nil) != nil {
+		t.Fatal("a config of another origin is taken for a ClientConfig")
+	}
+	registered := func() int {
+		n := 0
+		for _, k := range made {
+			if _, ok := clientConfigs.Load(k); ok {
+				n++
+			}
+		}
+		return n
+	}
+	// Cleanups run on their own goroutine after a collection: wait for
+	// them, collection after collection, instead of sleeping.
+	for i := 0; registered() > 0 && i < 1000; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if n := registered(); n > 0 {
+		t.Fatalf("%d of 100 collected configs are still registered", n)
 	}
 }

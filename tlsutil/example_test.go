@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,9 +29,32 @@ import (
 // examplePKI is a root CA and a leaf for "localhost" and 127.0.0.1 that it
 // issued: what a test CA (or your internal CA) would give you.
 type examplePKI struct {
-	root  *x509.Certificate
-	roots *x509.CertPool
-	leaf  tls.Certificate
+	root    *x509.Certificate
+	rootKey *ecdsa.PrivateKey
+	roots   *x509.CertPool
+	leaf    tls.Certificate
+}
+
+// clientCert issues a client certificate whose only name is the SPIFFE ID
+// id: an X.509-SVID.
+func (p examplePKI) clientCert(id string) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, err := url.Parse(id)
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Now()
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()),
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), URIs: []*url.URL{u},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature},
+		p.root, key.Public(), p.rootKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 func newExamplePKI() examplePKI {
@@ -65,7 +89,7 @@ func newExamplePKI() examplePKI {
 		KeyUsage: x509.KeyUsageDigitalSignature}, root, leafKey.Public(), rootKey)
 	roots := x509.NewCertPool()
 	roots.AddCert(root)
-	return examplePKI{root: root, roots: roots,
+	return examplePKI{root: root, rootKey: rootKey, roots: roots,
 		leaf: tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: leafKey, Leaf: leaf}}
 }
 
@@ -231,4 +255,73 @@ func ExampleReloader() {
 	// Output:
 	// localhost
 	// true true
+}
+
+func ExampleMutualServerConfig() {
+	pki := newExamplePKI()
+	dir, err := os.MkdirTemp("", "mtls")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(pki.leaf.PrivateKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.leaf.Certificate[0]}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		log.Fatal(err)
+	}
+
+	// The server: its own certificate from files, kept fresh; clients
+	// must hold a certificate of our CA naming one allowed workload.
+	certs, err := tlsutil.NewReloader(tlsutil.ReloadConfig{CertFile: certFile, KeyFile: keyFile})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer certs.Close()
+	cfg := tlsutil.MutualServerConfig(certs, &tlsutil.Verifier{
+		Roots:      pki.roots,
+		AllowNames: []string{"spiffe://example.org/ns/prod/sa/api"},
+	})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	verdicts := make(chan error)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			err = c.(*tls.Conn).Handshake()
+			if err == nil {
+				_, err = c.Write([]byte("hello\n"))
+			}
+			c.Close()
+			verdicts <- err
+		}
+	}()
+
+	for _, id := range []string{"spiffe://example.org/ns/prod/sa/api", "spiffe://example.org/ns/dev/sa/api"} {
+		client := tlsutil.ClientConfig(&tlsutil.Verifier{Roots: pki.roots, Name: "localhost"})
+		client.Certificates = []tls.Certificate{pki.clientCert(id)}
+		if c, err := (&tlsutil.Dialer{Config: client}).Dial("tcp", ln.Addr().String()); err == nil {
+			_, _ = io.Copy(io.Discard, c) // TLS 1.3: the server judges the client after the client's handshake
+			c.Close()
+		}
+		if err := <-verdicts; err != nil {
+			fmt.Printf("%s refused: %v\n", id, errors.Is(err, tlsutil.NameNotAllowed))
+		} else {
+			fmt.Printf("%s accepted\n", id)
+		}
+	}
+	// Output:
+	// spiffe://example.org/ns/prod/sa/api accepted
+	// spiffe://example.org/ns/dev/sa/api refused: true
 }

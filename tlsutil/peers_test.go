@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sturdy-go/sturdy/internal/testpeer"
 	"github.com/sturdy-go/sturdy/internal/testpki"
@@ -63,7 +62,7 @@ func TestOpenSSLServer(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"-cert", certFile, "-key", keyFile, "-cert_chain", chainFile}, tc.args...)
 			srv := testpeer.OpenSSLServer(t, args...)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 			defer cancel()
 			c, err := (&Dialer{Verifier: tc.v}).DialContext(ctx, "tcp", srv.Addr)
 			wantReason(t, err, tc.want)
@@ -83,7 +82,7 @@ func TestOpenSSLServer(t *testing.T) {
 			if _, err := c.Write([]byte("hello from tlsutil\n")); err != nil {
 				t.Fatal(err)
 			}
-			srv.ReadUntil(t, "hello from tlsutil", 10*time.Second)
+			srv.ReadUntil(t, "hello from tlsutil", hangGuard)
 		})
 	}
 }
@@ -121,7 +120,7 @@ func TestPythonServer(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := leaf.WritePEM(t, dir)
 	py := testpeer.PythonScript(t, pythonServer, certFile, keyFile)
-	line := py.ReadUntil(t, "PORT", 15*time.Second)
+	line := py.ReadUntil(t, "PORT", hangGuard)
 	port := strings.TrimSpace(line[strings.LastIndex(line, "PORT ")+len("PORT "):])
 	addr := net.JoinHostPort("127.0.0.1", port)
 
@@ -137,7 +136,7 @@ func TestPythonServer(t *testing.T) {
 	if len(cs.PeerCertificates) != 2 {
 		t.Fatalf("python sent %d certificates", len(cs.PeerCertificates))
 	}
-	py.ReadUntil(t, "VERSION TLSv1.3", 10*time.Second)
+	py.ReadUntil(t, "VERSION TLSv1.3", hangGuard)
 
 	// TLS 1.2 through the Intermediate profile's suites.
 	cfg := ClientConfig(nil)
@@ -148,7 +147,7 @@ func TestPythonServer(t *testing.T) {
 	}
 	readOne(t, c)
 	c.Close()
-	py.ReadUntil(t, "VERSION TLSv1.2", 10*time.Second)
+	py.ReadUntil(t, "VERSION TLSv1.2", hangGuard)
 
 	// Refusals name the cause.
 	_, err = (&Dialer{Verifier: &Verifier{Roots: p.root.Pool(), Name: "python.test"}}).Dial("tcp", addr)

@@ -202,7 +202,7 @@ func TestReloaderKubernetesSymlinkSwap(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "..2026_a")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for serialOf(t, r.Certificate()) != second.Cert.SerialNumber.String() {
 		if time.Now().After(deadline) {
 			t.Fatalf("the swap was not picked up; last error: %v", r.Err())
@@ -303,7 +303,7 @@ func TestReloaderCloseFromOnError(t *testing.T) {
 	}
 	select {
 	case <-closed:
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("OnError never ran or Close hung")
 	}
 	r.Close() // from the test goroutine: waits for the poller to end

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
@@ -54,7 +53,7 @@ func TestResumedSessionIsVerifiedAgainstNewRoots(t *testing.T) {
 			// config's only VerifyConnection.
 			cfg.ServerName = "localhost"
 			dial := func() error {
-				c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", srv.Addr, cfg)
+				c, err := tls.DialWithDialer(&net.Dialer{Timeout: hangGuard}, "tcp", srv.Addr, cfg)
 				if err != nil {
 					return err
 				}

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
@@ -25,7 +24,7 @@ func httpsServer(t *testing.T, leaf *testpki.Cert) string {
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello "+r.Proto) }),
 		TLSConfig:         ServerConfig(leaf.TLS()),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: hangGuard,
 		ErrorLog:          log.New(io.Discard, "", 0), // refused handshakes are expected
 	}
 	done := make(chan struct{})
@@ -47,7 +46,7 @@ func (p *connectProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
 		return
 	}
-	up, err := net.DialTimeout("tcp", r.Host, 10*time.Second)
+	up, err := net.DialTimeout("tcp", r.Host, hangGuard)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -83,7 +82,7 @@ func startProxy(t *testing.T) (*connectProxy, *url.URL) {
 		t.Fatal(err)
 	}
 	p := &connectProxy{}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: hangGuard}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); <-done; p.close() })
@@ -92,7 +91,7 @@ func startProxy(t *testing.T) (*connectProxy, *url.URL) {
 
 func get(t *testing.T, tr *http.Transport, u string) (string, error) {
 	t.Helper()
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	c := &http.Client{Transport: tr, Timeout: hangGuard}
 	resp, err := c.Get(u)
 	if err != nil {
 		return "", err

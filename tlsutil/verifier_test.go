@@ -311,7 +311,7 @@ func TestMatrixHandshake(t *testing.T) {
 					srv := serve(t, &tls.Config{Certificates: []tls.Certificate{tcert}, MaxVersion: version})
 					v := tc.v
 					d := &Dialer{Verifier: &v}
-					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 					defer cancel()
 					c, err := d.DialContext(ctx, "tcp", srv.Addr)
 					wantReason(t, err, tc.want, tc.msgs...)
