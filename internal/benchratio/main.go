@@ -45,6 +45,7 @@ type family struct {
 	Pkg       string // package directory, relative to the module root
 	Ours      string // -test.bench pattern of the sturdy side
 	Base      string // -test.bench pattern of the baseline
+	Only      string // if set, a regexp: only the rows whose benchmark name (key) matches
 	Unit      string // metric(s) compared; see families.go
 	Target    string // "<=X", ">=X" or ""
 	Allocs    string // most allocs/op ours may make, or ""
@@ -377,11 +378,24 @@ func pairKey(name string, ours, base []string) string {
 	return strings.Join(key, "/")
 }
 
+// differing returns the levels of name at which the two patterns differ:
+// the implementation's name.
+func differing(name string, ours, base []string) string {
+	var d []string
+	for i, s := range strings.Split(name, "/") {
+		if i < len(ours) && i < len(base) && ours[i] != base[i] {
+			d = append(d, s)
+		}
+	}
+	return strings.Join(d, "/")
+}
+
 // --- summarizing ---
 
 // row is one line of the table.
 type row struct {
 	family, key, label string
+	impls              string // "ours vs base": the levels where the two names differ
 	unit               string
 	higherBetter       bool
 	ours, base         float64 // medians over the rounds
@@ -397,6 +411,7 @@ func summarize(f family, rounds []runPair) []row {
 	bp, baseRE := parsePattern(f.Base)
 	type side struct{ ours, base metrics }
 	byKey := map[string][]side{} // per key, one entry per round
+	impls := map[string]string{}
 	var keys []string
 	var errs []string
 	oursSeen, baseSeen := false, false
@@ -415,6 +430,7 @@ func summarize(f family, rounds []runPair) []row {
 			if _, ok := byKey[k]; !ok {
 				keys = append(keys, k)
 				byKey[k] = make([]side, len(rounds))
+				impls[k] = differing(name, op, bp)
 			}
 			byKey[k][ri].ours = m
 		}
@@ -422,8 +438,15 @@ func summarize(f family, rounds []runPair) []row {
 			k := pairKey(name, op, bp)
 			if s, ok := byKey[k]; ok {
 				s[ri].base = m
+				if !strings.Contains(impls[k], " vs ") {
+					impls[k] += " vs " + differing(name, op, bp)
+				}
 			}
 		}
+	}
+	if f.Only != "" {
+		re := regexp.MustCompile(f.Only) // TestFamiliesCompile checks it compiles
+		keys = slices.DeleteFunc(keys, func(k string) bool { return !re.MatchString(k) })
 	}
 	sort.Slice(keys, func(i, j int) bool { return naturalLess(keys[i], keys[j]) })
 	missingRow := func(why string) row {
@@ -442,7 +465,7 @@ func summarize(f family, rounds []runPair) []row {
 	}
 	var rows []row
 	for _, k := range keys {
-		r := row{family: f.Name, key: k, label: f.Label, target: f.Target, allocs: -1}
+		r := row{family: f.Name, key: k, impls: impls[k], label: f.Label, target: f.Target, allocs: -1}
 		var ratios, ours, base []float64
 		for _, s := range byKey[k] {
 			if s.ours == nil || s.base == nil {
@@ -624,22 +647,34 @@ func writeText(w io.Writer, st stamp, rows []row) {
 	fmt.Fprintf(w, "benchratio %s\n", st)
 	tw := bufio.NewWriter(w)
 	defer tw.Flush()
-	fmt.Fprintf(tw, "%-34s %-12s %12s %12s %7s %-14s %3s %-7s %s\n", "benchmark", "unit", "ours", "baseline", "ratio", "spread", "n", "target", "verdict")
+	fmt.Fprintf(tw, "%-28s %-32s %-12s %10s %10s %7s %-12s %2s %-7s %s\n", "benchmark", "ours vs baseline", "unit", "ours", "baseline", "ratio", "spread", "n", "target", "verdict")
 	for _, r := range rows {
 		if r.missing != "" {
-			fmt.Fprintf(tw, "%-34s missing: %s\n", r.key, r.missing)
+			fmt.Fprintf(tw, "%-28s missing: %s\n", r.key, r.missing)
 			continue
 		}
-		fmt.Fprintf(tw, "%-34s %-12s %12s %12s %6.2fx %-14s %3d %-7s %s\n", r.key, r.unit,
-			value(r.ours, r.unit), value(r.base, r.unit), r.ratio,
+		fmt.Fprintf(tw, "%-28s %-32s %-12s %10s %10s %6.2fx %-12s %2d %-7s %s\n", r.key, r.impls, r.unit,
+			number(r.ours, r.unit), number(r.base, r.unit), r.ratio,
 			fmt.Sprintf("%.2f-%.2fx", r.lo, r.hi), r.n, r.target, r.verdict)
 	}
 }
 
-// value formats a median in its unit: times as ns, µs or ms.
+// value formats a median with its unit: times as ns, µs, ms or s.
 func value(v float64, unit string) string {
-	if strings.HasSuffix(unit, "ns/op") || unit == "ns/entry" {
+	if isTime(unit) {
+		return number(v, unit)
+	}
+	return fmt.Sprintf("%.3g %s", v, unit)
+}
+
+func isTime(unit string) bool { return strings.HasSuffix(unit, "ns/op") || unit == "ns/entry" }
+
+// number formats a median: times with their unit, anything else bare.
+func number(v float64, unit string) string {
+	if isTime(unit) {
 		switch {
+		case v >= 1e9:
+			return fmt.Sprintf("%.3g s", v/1e9)
 		case v >= 1e6:
 			return fmt.Sprintf("%.3g ms", v/1e6)
 		case v >= 1e3:
@@ -648,7 +683,7 @@ func value(v float64, unit string) string {
 			return fmt.Sprintf("%.3g ns", v)
 		}
 	}
-	return fmt.Sprintf("%.3g %s", v, unit)
+	return fmt.Sprintf("%.3g", v)
 }
 
 const (
@@ -677,7 +712,7 @@ func markdown(st stamp, rows []row) string {
 			v = "**" + v + "**"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s%s | %s | %s | %.2f× | %.2f–%.2f× | %s | %s |\n",
-			r.key, r.label, unit, value(r.ours, r.unit), value(r.base, r.unit), r.ratio, r.lo, r.hi, mdTarget(r.target), v)
+			r.key, mdEscape(r.label), unit, value(r.ours, r.unit), value(r.base, r.unit), r.ratio, r.lo, r.hi, mdTarget(r.target), v)
 	}
 	return b.String()
 }

@@ -71,13 +71,19 @@ func TestSummarize(t *testing.T) {
 	if small.unit != "cpu-ns/op" || !near(small.ratio, 1.05) || !near(small.lo, 1.0) || !near(small.hi, 1.1) || small.n != 2 {
 		t.Fatalf("n=1000: %+v", small)
 	}
-	if small.verdict != "met" || !near(small.ours, 21) || !near(small.base, 20) {
+	if small.verdict != "met" || !near(small.ours, 21) || !near(small.base, 20) || small.impls != "tableonly vs builtin" {
 		t.Fatalf("n=1000: %+v", small)
 	}
 	// n=100000: ratios 1.1 and 1.2 (median 1.15), and one round made an
 	// allocation: not met on both counts.
 	if !near(large.ratio, 1.15) || !near(large.hi, 1.2) || large.allocs != 1 || large.verdict != "not met" {
 		t.Fatalf("n=100000: %+v", large)
+	}
+
+	// Only keeps the rows it matches.
+	f.Only = "n=100000/"
+	if rows := summarize(f, rounds(oursRound, baseRound)); len(rows) != 1 || rows[0].key != "Get/n=100000/hit" {
+		t.Fatalf("Only: %+v", rows)
 	}
 
 	// Wall time where cpu-ns/op is not reported; MB/s is higher-better.
@@ -174,6 +180,11 @@ func TestFamiliesCompile(t *testing.T) {
 		if f.Pkg == "" || f.Unit == "" || f.Label == "" || f.Ours == f.Base {
 			t.Errorf("incomplete family %+v", f)
 		}
+		if f.Only != "" {
+			if _, err := regexp.Compile(f.Only); err != nil {
+				t.Errorf("%s: Only %q: %v", f.Name, f.Only, err)
+			}
+		}
 		if f.Target != "" && !regexp.MustCompile(`^(<=|>=)[0-9.]+$`).MatchString(f.Target) {
 			t.Errorf("%s: target %q", f.Name, f.Target)
 		}
@@ -215,6 +226,18 @@ func TestReadme(t *testing.T) {
 	}
 	if _, err := replaceMarked([]byte("no markers\n"), md); err == nil {
 		t.Fatal("a file without markers accepted")
+	}
+}
+
+func TestNumber(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		unit string
+		want string
+	}{{21, "cpu-ns/op", "21 ns"}, {1500, "ns/op", "1.5 µs"}, {2.4e7, "cpu-ns/op", "24 ms"}, {1.34e9, "ns/op", "1.34 s"}, {36.4, "live-B/entry", "36.4"}} {
+		if got := number(c.v, c.unit); got != c.want {
+			t.Errorf("number(%v, %s) = %q, want %q", c.v, c.unit, got, c.want)
+		}
 	}
 }
 
