@@ -6,22 +6,21 @@ import (
 	"time"
 
 	"github.com/sturdy-go/sturdy/hashtable"
-	"github.com/sturdy-go/sturdy/internal/weakhash"
 )
 
 func tourHashtable(w io.Writer) error {
 	const bits = 14
-	crafted := weakhash.CollidingKeys(bits)
-	random := weakhash.RandomKeys(len(crafted), 2*bits, uint64(time.Now().UnixNano()))
+	crafted := collidingKeys(bits)
+	random := randomKeys(len(crafted), 2*bits, uint64(time.Now().UnixNano()))
 	fmt.Fprintf(w, "   %d keys that all collide under DJBX33A (\"EzEz...\", \"EzFY...\"), and %d random keys\n", len(crafted), len(random))
 
 	naive := func(keys []string) (time.Duration, int) {
-		t := weakhash.NewTable()
+		t := newNaiveTable()
 		start := time.Now()
 		for _, k := range keys {
 			t.Put(k, "")
 		}
-		return time.Since(start), t.Compares
+		return time.Since(start), t.compares
 	}
 	sturdy := func(keys []string) (time.Duration, hashtable.Stats) {
 		m := hashtable.New[string, string]()
