@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/sturdy-go/sturdy/internal/benchcpu"
 	"github.com/sturdy-go/sturdy/internal/testpki"
@@ -122,4 +123,68 @@ func BenchmarkVerifyChain(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDialPaired makes the comparison of BenchmarkDial on a busy
+// machine: each iteration dials once with tlsutil and once with crypto/tls,
+// in alternating order, so load that changes from one millisecond to the
+// next hits both alike. It reports each side's mean wall time per dial
+// and their ratio (tlsutil/cryptotls).
+func BenchmarkDialPaired(b *testing.B) {
+	root := testpki.NewRoot(b)
+	inter := root.Intermediate(b)
+	leaf := inter.Leaf(b)
+	srv := serveCert(b, leaf, inter.OCSP(b, leaf.Cert, testpki.OCSPGood), nil)
+	v := &Verifier{Roots: root.Pool(), Name: "localhost", Pins: []Pin{PinOf(leaf.Cert)}, Revocation: RevocationRequireStaple}
+	for _, mode := range []string{"full", "resumed"} {
+		b.Run(mode, func(b *testing.B) {
+			cache := func() tls.ClientSessionCache {
+				if mode == "resumed" {
+					return tls.NewLRUClientSessionCache(1)
+				}
+				return nil
+			}
+			cfg := ClientConfig(v)
+			cfg.ClientSessionCache = cache()
+			ours := (&Dialer{Config: cfg}).DialContext
+			base := (&tls.Dialer{Config: &tls.Config{RootCAs: root.Pool(), ServerName: "localhost", ClientSessionCache: cache()}}).DialContext
+			dialOnce := func(dial func(context.Context, string, string) (net.Conn, error), check bool) time.Duration {
+				start := time.Now()
+				c, err := dial(context.Background(), "tcp", srv.Addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var one [1]byte
+				if _, err := io.ReadFull(c, one[:]); err != nil {
+					b.Fatal(err)
+				}
+				resumed := c.(*tls.Conn).ConnectionState().DidResume
+				c.Close()
+				if check && resumed != (mode == "resumed") {
+					b.Fatalf("%s: DidResume=%v", mode, resumed)
+				}
+				return time.Since(start)
+			}
+			once := func(dial func(context.Context, string, string) (net.Conn, error)) time.Duration {
+				return dialOnce(dial, true)
+			}
+			dialOnce(ours, false) // warm the session caches and the memo
+			dialOnce(base, false)
+			b.ReportAllocs()
+			b.ResetTimer()
+			var tOurs, tBase time.Duration
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					tOurs += once(ours)
+					tBase += once(base)
+				} else {
+					tBase += once(base)
+					tOurs += once(ours)
+				}
+			}
+			b.ReportMetric(float64(tOurs)/float64(b.N), "tlsutil-ns/dial")
+			b.ReportMetric(float64(tBase)/float64(b.N), "cryptotls-ns/dial")
+			b.ReportMetric(float64(tOurs)/float64(tBase), "ratio")
+		})
+	}
 }
