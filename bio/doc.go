@@ -24,7 +24,8 @@
 //
 // # The pump loop
 //
-// Every use of a Conn is this loop (error handling shortened):
+// Every use of a Conn is this loop; conn is a Conn, transport moves bytes
+// to and from the peer, and buf, out and in are buffers of any size:
 //
 //	         your program                         bio.Conn
 //	  +---------------------------+       +--------------------------+
@@ -33,29 +34,40 @@
 //	  | Read(plaintext)  <--------+-------+ decrypt <-- incoming <---+--- WriteIncoming <-- network
 //	  +---------------------------+       +--------------------------+    CloseIncoming <-- EOF
 //
+//	var rest []byte // received from the peer, not yet taken by conn
+//	var rerr error  // the transport's last receive error
 //	for {
-//		n, err := conn.Read(buf)         // or Handshake, or Write
+//		n, err := conn.Read(buf) // or Handshake, or Write
 //		use(buf[:n])
-//		for conn.OutgoingLen() > 0 {     // 1. always flush first
+//		for conn.OutgoingLen() > 0 { // 1. flush first: handshake flights, KeyUpdate replies, alerts
 //			m, _ := conn.ReadOutgoing(out)
 //			transport.Send(out[:m])
 //		}
 //		switch {
-//		case err == bio.ErrWantRead:     // 2. then feed the peer's bytes
-//			k, rerr := transport.Recv(in)
-//			conn.WriteIncoming(in[:k])
-//			if rerr == io.EOF {
-//				conn.CloseIncoming()
-//			}
-//		case err == io.EOF:              // the peer's close_notify: done
-//			return
-//		case err != nil:                 // fatal or ErrTruncated; the alert was flushed in 1.
-//			return
+//		case len(rest) > 0: // 2. feed; a full buffer takes part (a *bio.BufferError) and Read makes room
+//			k, _ := conn.WriteIncoming(rest)
+//			rest = rest[k:]
+//		case err == bio.ErrWantRead && rerr == io.EOF: // the transport ended
+//			conn.CloseIncoming()
+//		case err == bio.ErrWantRead && rerr != nil: // the transport failed
+//			return rerr
+//		case err == bio.ErrWantRead: // 3. then receive what the peer sends
+//			n, rerr = transport.Recv(in)
+//			rest = in[:n]
+//		case err == io.EOF: // the peer's close_notify: done
+//			return nil
+//		case err != nil: // fatal (its alert was flushed in 1.), or bio.ErrTruncated
+//			return err
 //		}
 //	}
 //
-// When WriteIncoming returns a [*BufferError] it kept what its limit
-// allows: Read to drain the Conn, then feed the rest.
+// Feeding is apart from failing: WriteIncoming never reports a TLS error.
+// It keeps what its buffers allow and returns the count, with a
+// [*BufferError] when that is not all: the loop keeps the rest and feeds
+// it after Read has made room, so a receive of any size loses nothing. A
+// failed handshake or a bad record comes back from the next Read (or
+// Handshake, or Write), after the plaintext decrypted before it and with
+// the fatal alert already queued for step 1.
 //
 // Flushing before feeding matters: the peer may be waiting for our bytes
 // (a handshake flight, a KeyUpdate reply) before it sends its own, and

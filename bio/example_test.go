@@ -12,56 +12,77 @@ import (
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
-// A client and a server talk TLS with no socket: the example itself moves
-// the ciphertext, as an event loop or a custom transport would.
+// A bio client reads from a crypto/tls server with the pump loop of the
+// package documentation. The example is the transport: it moves the
+// ciphertext over one end of a net.Pipe, as an event loop or a custom
+// transport would.
 func Example() {
 	cert, roots, err := testpki.SelfSignedTLS("example.test")
 	if err != nil {
 		log.Fatal(err)
 	}
-	client := bio.Client(&tls.Config{RootCAs: roots, ServerName: "example.test"})
-	server := bio.Server(&tls.Config{Certificates: []tls.Certificate{cert}})
+	near, far := net.Pipe()
+	go func() {
+		peer := tls.Server(far, &tls.Config{Certificates: []tls.Certificate{cert}})
+		peer.Write([]byte("hello through memory"))
+		peer.Close() // close_notify
+	}()
 
-	// transfer is the transport: what one side sends, the other receives.
-	wire := make([]byte, 32<<10)
-	transfer := func(from, to *bio.Conn) {
-		for from.OutgoingLen() > 0 {
-			n, _ := from.ReadOutgoing(wire)
-			if _, err := to.WriteIncoming(wire[:n]); err != nil {
-				log.Fatal(err)
-			}
-		}
-	}
-
-	// The pump loop: on ErrWantRead, flush what we have, then feed.
-	for {
-		err := client.Handshake()
-		if err == nil {
-			break
-		}
-		if err != bio.ErrWantRead {
-			log.Fatal(err)
-		}
-		transfer(client, server)
-		transfer(server, client)
-	}
-	transfer(client, server) // the client's Finished
-
-	client.Write([]byte("hello through memory"))
-	client.Close() // queues close_notify after the data
-	transfer(client, server)
-
-	buf := make([]byte, 100)
-	n, _ := server.Read(buf)
-	fmt.Printf("server read %q\n", buf[:n])
-	_, err = server.Read(buf)
-	fmt.Println("then:", err)
-	fmt.Println("version:", tls.VersionName(server.ConnectionState().Version))
+	conn := bio.Client(&tls.Config{RootCAs: roots, ServerName: "example.test"})
+	var got []byte
+	err = pump(conn, pipeTransport{near}, make([]byte, 4096), make([]byte, 4096), make([]byte, 4096),
+		func(p []byte) { got = append(got, p...) })
+	fmt.Printf("read %q, then %v\n", got, err)
+	fmt.Println("version:", tls.VersionName(conn.ConnectionState().Version))
 	// Output:
-	// server read "hello through memory"
-	// then: EOF
+	// read "hello through memory", then <nil>
 	// version: TLS 1.3
 }
+
+// pump is the pump loop of the package documentation and the README,
+// word for word between the markers (TestPublishedLoop checks it): it
+// reads until the peer's close_notify, handing the plaintext to use. The
+// buffers may have any size; in's is the most the transport receives at
+// once.
+func pump(conn *bio.Conn, transport interface {
+	Send(p []byte) error
+	Recv(p []byte) (int, error)
+}, buf, out, in []byte, use func([]byte)) error {
+	// pump loop
+	var rest []byte // received from the peer, not yet taken by conn
+	var rerr error  // the transport's last receive error
+	for {
+		n, err := conn.Read(buf) // or Handshake, or Write
+		use(buf[:n])
+		for conn.OutgoingLen() > 0 { // 1. flush first: handshake flights, KeyUpdate replies, alerts
+			m, _ := conn.ReadOutgoing(out)
+			transport.Send(out[:m])
+		}
+		switch {
+		case len(rest) > 0: // 2. feed; a full buffer takes part (a *bio.BufferError) and Read makes room
+			k, _ := conn.WriteIncoming(rest)
+			rest = rest[k:]
+		case err == bio.ErrWantRead && rerr == io.EOF: // the transport ended
+			conn.CloseIncoming()
+		case err == bio.ErrWantRead && rerr != nil: // the transport failed
+			return rerr
+		case err == bio.ErrWantRead: // 3. then receive what the peer sends
+			n, rerr = transport.Recv(in)
+			rest = in[:n]
+		case err == io.EOF: // the peer's close_notify: done
+			return nil
+		case err != nil: // fatal (its alert was flushed in 1.), or bio.ErrTruncated
+			return err
+		}
+	}
+	// end of pump loop
+}
+
+// pipeTransport is a net.Conn as the loop's transport.
+type pipeTransport struct{ c net.Conn }
+
+func (t pipeTransport) Send(p []byte) error        { _, err := t.c.Write(p); return err }
+func (t pipeTransport) Recv(p []byte) (int, error) { return t.c.Read(p) }
 
 // A transport that ends without close_notify is reported as truncation,
 // unless the Conn was told to accept it.
@@ -71,22 +92,19 @@ func ExampleConn_CloseIncoming() {
 		log.Fatal(err)
 	}
 	for _, opts := range []bio.Options{{}, {AllowTruncation: true}} {
+		near, far := net.Pipe()
+		go func() {
+			peer := tls.Server(far, &tls.Config{Certificates: []tls.Certificate{cert}})
+			peer.Handshake()
+			far.Close() // the peer vanishes without close_notify
+		}()
 		client := opts.Client(&tls.Config{RootCAs: roots, ServerName: "example.test"})
-		server := bio.Server(&tls.Config{Certificates: []tls.Certificate{cert}})
-		wire := make([]byte, 32<<10)
-		for client.Handshake() == bio.ErrWantRead {
-			n, _ := client.ReadOutgoing(wire)
-			server.WriteIncoming(wire[:n])
-			n, _ = server.ReadOutgoing(wire)
-			client.WriteIncoming(wire[:n])
-		}
-		client.CloseIncoming() // the peer vanished
-		_, err := client.Read(wire)
+		err := pump(client, pipeTransport{near}, make([]byte, 4096), make([]byte, 4096), make([]byte, 4096), func([]byte) {})
 		fmt.Printf("AllowTruncation=%v: %v\n", opts.AllowTruncation, err)
 	}
 	// Output:
 	// AllowTruncation=false: bio: transport ended without close_notify: the data may be truncated
-	// AllowTruncation=true: EOF
+	// AllowTruncation=true: <nil>
 }
 
 // NewStream runs a Conn over any io.ReadWriter and is a net.Conn; here the
