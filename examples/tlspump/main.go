@@ -11,23 +11,36 @@
 // Python's ssl.SSLObject with MemoryBIOs, running as a child process, with
 // the frames carried over the child's stdin and stdout.
 //
-// Certificates are made at start by a throwaway in-memory CA
-// (internal/testpki).
+// The certificate is made at start: a throwaway self-signed ECDSA
+// certificate for "tlspump.test", trusted by the client alone.
+//
+// The loop is the one package bio documents: flush what the Conn has for
+// the peer, and on ErrWantRead feed it what the transport received. A
+// frame larger than the Conn's buffers is taken in part (WriteIncoming
+// returns a *bio.BufferError with the count kept); the rest is fed after
+// Read has made room, so no frame size loses data.
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/sturdy-go/sturdy/bio"
-	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
 func main() { os.Exit(run(os.Stdout, os.Args[1:])) }
@@ -36,10 +49,29 @@ func run(w io.Writer, args []string) int {
 	fs := flag.NewFlagSet("tlspump", flag.ContinueOnError)
 	fs.SetOutput(w)
 	python := fs.String("python", "python3", "Python interpreter for part two; empty skips it")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: tlspump [-python path]
+
+tlspump carries TLS over transports that are not sockets: package bio does
+TLS in memory and this program moves the ciphertext. Part one joins a bio
+client and a bio server with Go channels on one goroutine; part two talks
+to Python's ssl.SSLObject over a child process's stdin and stdout.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
-	pki := newPKI()
+	pki, err := newPKI()
+	if err != nil {
+		fmt.Fprintf(w, "tlspump: %v\n", err)
+		return 1
+	}
 	fmt.Fprintln(w, "part one: bio client <-> bio server, frames over Go channels, one goroutine")
 	if err := channels(w, pki); err != nil {
 		fmt.Fprintf(w, "tlspump: %v\n", err)
@@ -67,36 +99,113 @@ type frames interface {
 	Recv() ([]byte, error)
 }
 
-// flush moves every pending ciphertext byte of c onto t, in frames of at
-// most one buffer.
-func flush(c *bio.Conn, t frames, buf []byte) error {
-	for c.OutgoingLen() > 0 {
-		n, err := c.ReadOutgoing(buf)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return nil
-		}
-		if err := t.Send(buf[:n]); err != nil {
+// endpoint is a bio.Conn and its transport, with what the transport
+// delivered that the Conn has not taken yet.
+type endpoint struct {
+	conn *bio.Conn
+	t    frames
+	rest []byte // the part of the last frame the Conn could not take yet
+	buf  []byte
+}
+
+func newEndpoint(conn *bio.Conn, t frames) *endpoint {
+	return &endpoint{conn: conn, t: t, buf: make([]byte, 32<<10)}
+}
+
+// flush moves every pending ciphertext byte onto the transport, in frames
+// of at most one buffer.
+func (e *endpoint) flush() error {
+	for e.conn.OutgoingLen() > 0 {
+		n, _ := e.conn.ReadOutgoing(e.buf)
+		if err := e.t.Send(e.buf[:n]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// feed gives c the next frame from t.
-func feed(c *bio.Conn, t frames) error {
-	p, err := t.Recv()
-	if err == io.EOF {
-		c.CloseIncoming()
-		return nil
+// feed gives the Conn the rest of the last frame, or the next frame once
+// that is all taken. A full Conn takes part of it (a *bio.BufferError);
+// the rest waits for the next feed, after Read has made room. At the
+// transport's end feed calls CloseIncoming.
+func (e *endpoint) feed() error {
+	if len(e.rest) == 0 {
+		p, err := e.t.Recv()
+		if err == io.EOF {
+			e.conn.CloseIncoming()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e.rest = p
 	}
-	if err != nil {
-		return err
+	k, err := e.conn.WriteIncoming(e.rest)
+	e.rest = e.rest[k:]
+	if err != nil && !errors.Is(err, bio.ErrBufferFull) {
+		return err // only after CloseIncoming: a bug of ours
 	}
-	_, err = c.WriteIncoming(p)
-	return err
+	return nil
+}
+
+// handshake runs the handshake to completion over a blocking transport.
+func (e *endpoint) handshake() error {
+	for {
+		err := e.conn.Handshake()
+		if ferr := e.flush(); ferr != nil {
+			return ferr
+		}
+		if err != bio.ErrWantRead {
+			return err
+		}
+		if err := e.feed(); err != nil {
+			return err
+		}
+	}
+}
+
+// readAll reads n plaintext bytes, feeding the Conn as it asks. A failure
+// is returned after its alert has been sent.
+func (e *endpoint) readAll(n int) ([]byte, error) {
+	var out []byte
+	for len(out) < n {
+		m, err := e.conn.Read(e.buf)
+		out = append(out, e.buf[:m]...)
+		if ferr := e.flush(); ferr != nil {
+			return out, ferr
+		}
+		switch {
+		case err == nil:
+		case err == bio.ErrWantRead:
+			if err := e.feed(); err != nil {
+				return out, err
+			}
+		default:
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// readToEOF reads until the peer's close_notify.
+func (e *endpoint) readToEOF() error {
+	for {
+		_, err := e.conn.Read(e.buf)
+		if ferr := e.flush(); ferr != nil {
+			return ferr
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case err == nil:
+		case err == bio.ErrWantRead:
+			if err := e.feed(); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
 }
 
 // chanFrames is one end of a pair of channels.
@@ -130,9 +239,8 @@ func (c chanFrames) pending() int { return len(c.in) }
 func channels(w io.Writer, pki *pki) error {
 	a, b := make(chan []byte, 1024), make(chan []byte, 1024)
 	ct, st := chanFrames{in: b, out: a}, chanFrames{in: a, out: b}
-	client := bio.Client(pki.clientConfig())
-	server := bio.Server(pki.serverConfig())
-	buf := make([]byte, 32<<10)
+	client := newEndpoint(bio.Client(pki.clientConfig()), ct)
+	server := newEndpoint(bio.Server(pki.serverConfig()), st)
 
 	start := time.Now()
 	frameCount := 0
@@ -142,40 +250,44 @@ func channels(w io.Writer, pki *pki) error {
 			return errors.New("handshake did not finish in 100 turns")
 		}
 		for _, side := range []struct {
-			c    *bio.Conn
+			e    *endpoint
 			t    chanFrames
 			done *bool
 		}{{client, ct, &clientDone}, {server, st, &serverDone}} {
-			for side.t.pending() > 0 {
-				if err := feed(side.c, side.t); err != nil {
+			for side.t.pending() > 0 && len(side.e.rest) == 0 {
+				if err := side.e.feed(); err != nil {
 					return err
 				}
 				frameCount++
 			}
-			err := side.c.Handshake()
-			if ferr := flush(side.c, side.t, buf); ferr != nil {
+			err := side.e.conn.Handshake()
+			if ferr := side.e.flush(); ferr != nil {
 				return ferr
 			}
 			switch {
 			case err == nil:
 				*side.done = true
-			case !errors.Is(err, bio.ErrWantRead):
+			case err != bio.ErrWantRead:
 				return fmt.Errorf("handshake: %w", err)
+			case len(side.e.rest) > 0:
+				if err := side.e.feed(); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	cs := client.ConnectionState()
+	cs := client.conn.ConnectionState()
 	fmt.Fprintf(w, "   handshake: %s, %s, %d frames, %v\n", tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), frameCount, time.Since(start).Round(time.Microsecond))
 
 	// Application data both ways, then close_notify.
 	msg := []byte("hello over a channel")
-	if _, err := client.Write(msg); err != nil {
+	if _, err := client.conn.Write(msg); err != nil {
 		return err
 	}
-	if err := flush(client, ct, buf); err != nil {
+	if err := client.flush(); err != nil {
 		return err
 	}
-	got, err := readAll(server, st, buf, len(msg))
+	got, err := server.readAll(len(msg))
 	if err != nil {
 		return err
 	}
@@ -185,57 +297,30 @@ func channels(w io.Writer, pki *pki) error {
 	payload := make([]byte, 16<<10)
 	start = time.Now()
 	for sent := 0; sent < bulk; sent += len(payload) {
-		if _, err := client.Write(payload); err != nil {
+		if _, err := client.conn.Write(payload); err != nil {
 			return err
 		}
-		if err := flush(client, ct, buf); err != nil {
+		if err := client.flush(); err != nil {
 			return err
 		}
-		if _, err := readAll(server, st, buf, len(payload)); err != nil {
+		if _, err := server.readAll(len(payload)); err != nil {
 			return err
 		}
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(w, "   moved %d MiB client->server in %v (%.0f MB/s)\n", bulk>>20, elapsed.Round(time.Millisecond), float64(bulk)/elapsed.Seconds()/1e6)
 
-	if err := client.Close(); err != nil {
+	if err := client.conn.Close(); err != nil {
 		return err
 	}
-	if err := flush(client, ct, buf); err != nil {
+	if err := client.flush(); err != nil {
 		return err
 	}
-	for st.pending() > 0 {
-		if err := feed(server, st); err != nil {
-			return err
-		}
-	}
-	if _, err := server.Read(buf); err != io.EOF {
+	if err := server.readToEOF(); err != nil {
 		return fmt.Errorf("server read after close_notify: %v, want EOF", err)
 	}
 	fmt.Fprintln(w, "   client sent close_notify; server read io.EOF (a clean end, not a truncation)")
-	return server.Close()
-}
-
-// readAll reads n plaintext bytes from c, feeding it frames as it asks.
-func readAll(c *bio.Conn, t frames, buf []byte, n int) ([]byte, error) {
-	var out []byte
-	for len(out) < n {
-		m, err := c.Read(buf)
-		out = append(out, buf[:m]...)
-		switch {
-		case err == nil:
-		case errors.Is(err, bio.ErrWantRead):
-			if err := flush(c, t, buf); err != nil {
-				return nil, err
-			}
-			if err := feed(c, t); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, err
-		}
-	}
-	return out, nil
+	return server.conn.Close()
 }
 
 // pipeFrames carries frames as a 4-byte big-endian length and the bytes.
@@ -330,7 +415,10 @@ func withPython(w io.Writer, pki *pki, python string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	certFile, keyFile := pki.server.WritePEM(testpki.Standalone, dir)
+	certFile, keyFile, err := pki.writePEM(dir)
+	if err != nil {
+		return err
+	}
 	cmd := exec.Command(python, "-c", pythonServer, certFile, keyFile)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -352,59 +440,36 @@ func withPython(w io.Writer, pki *pki, python string) error {
 			_ = cmd.Wait()
 		}
 	}()
-	t := pipeFrames{r: stdout, w: stdin}
-	client := bio.Client(pki.clientConfig())
-	buf := make([]byte, 32<<10)
+	client := newEndpoint(bio.Client(pki.clientConfig()), pipeFrames{r: stdout, w: stdin})
 
 	start := time.Now()
-	for {
-		err := client.Handshake()
-		if ferr := flush(client, t, buf); ferr != nil {
-			return ferr
-		}
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, bio.ErrWantRead) {
-			return fmt.Errorf("handshake with Python: %w (python said: %s)", err, stderr.String())
-		}
-		if err := feed(client, t); err != nil {
-			return err
-		}
+	if err := client.handshake(); err != nil {
+		return fmt.Errorf("handshake with Python: %w (python said: %s)", err, stderr.String())
 	}
-	cs := client.ConnectionState()
+	cs := client.conn.ConnectionState()
 	fmt.Fprintf(w, "   handshake with Python: %s, %s, %v (including Python start-up)\n", tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), time.Since(start).Round(time.Microsecond))
 
 	msg := "hello, python"
-	if _, err := client.Write([]byte(msg)); err != nil {
+	if _, err := client.conn.Write([]byte(msg)); err != nil {
 		return err
 	}
-	if err := flush(client, t, buf); err != nil {
+	if err := client.flush(); err != nil {
 		return err
 	}
-	got, err := readAll(client, t, buf, len(msg))
+	got, err := client.readAll(len(msg))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "   Python echoed %q\n", got)
 
-	if err := client.Close(); err != nil {
+	if err := client.conn.Close(); err != nil {
 		return err
 	}
-	if err := flush(client, t, buf); err != nil {
+	if err := client.flush(); err != nil {
 		return err
 	}
-	for {
-		_, err := client.Read(buf)
-		if err == io.EOF {
-			break
-		}
-		if !errors.Is(err, bio.ErrWantRead) {
-			return fmt.Errorf("waiting for Python's close_notify: %w", err)
-		}
-		if err := feed(client, t); err != nil {
-			return err
-		}
+	if err := client.readToEOF(); err != nil {
+		return fmt.Errorf("waiting for Python's close_notify: %w", err)
 	}
 	stdin.Close()
 	waited = true
@@ -421,21 +486,62 @@ type lineBuffer struct{ b []byte }
 func (l *lineBuffer) Write(p []byte) (int, error) { l.b = append(l.b, p...); return len(p), nil }
 func (l *lineBuffer) String() string              { return string(l.b) }
 
-// pki is a throwaway CA and a server certificate for "tlspump.test".
+// pki is a throwaway self-signed certificate for "tlspump.test": the
+// server's certificate and the client's only root.
 type pki struct {
-	ca     *testpki.CA
-	server *testpki.Cert
+	cert  tls.Certificate
+	roots *x509.CertPool
 }
 
-func newPKI() *pki {
-	ca := testpki.NewRoot(testpki.Standalone, testpki.CommonName("tlspump CA"))
-	return &pki{ca: ca, server: ca.Leaf(testpki.Standalone, testpki.DNS("tlspump.test"))}
+func newPKI() (*pki, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "tlspump.test"},
+		DNSNames:              []string{"tlspump.test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	return &pki{cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots: roots}, nil
+}
+
+// writePEM writes the certificate and its key for the Python peer.
+func (p *pki) writePEM(dir string) (certFile, keyFile string, err error) {
+	keyDER, err := x509.MarshalPKCS8PrivateKey(p.cert.PrivateKey)
+	if err != nil {
+		return "", "", err
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.cert.Certificate[0]}), 0o600); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, nil
 }
 
 func (p *pki) clientConfig() *tls.Config {
-	return &tls.Config{RootCAs: p.ca.Pool(), ServerName: "tlspump.test", MinVersion: tls.VersionTLS12}
+	return &tls.Config{RootCAs: p.roots, ServerName: "tlspump.test", MinVersion: tls.VersionTLS12}
 }
 
 func (p *pki) serverConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{p.server.TLS()}, MinVersion: tls.VersionTLS12}
+	return &tls.Config{Certificates: []tls.Certificate{p.cert}, MinVersion: tls.VersionTLS12}
 }
