@@ -101,6 +101,8 @@
 // # Concurrency
 //
 // A Log is safe for concurrent use. It never calls user code while
-// holding a lock: the zap core and the RequestName function run outside
-// the Log's locks.
+// holding a lock: the zap core, the clock given to WithClock and the
+// functions given to RequestName, ContextFields and OnSlow run outside
+// the Log's locks, on the goroutine that ends the call (the watch
+// goroutine for Watch's lines).
 package slowlog

@@ -20,9 +20,8 @@ import (
 const Message = "slow call"
 
 // A Log times calls and logs the slow ones. It is safe for concurrent use.
-// A nil *Log is valid and does nothing: its spans time nothing, Do and the
-// helpers just call the function, Middleware returns the handler it is
-// given.
+// A nil *Log is valid and does nothing: its spans time nothing, Do just
+// calls the function, Middleware returns the handler it is given.
 type Log struct {
 	z    *zap.Logger      // with the caller skip of Stop
 	zDo  *zap.Logger      // with the caller skip of Do
@@ -174,9 +173,9 @@ type Span struct {
 //
 // The name keys the statistics; use a small fixed set of names (see
 // MaxNames). Pass Context(ctx) to give the call its context.
-func (l *Log) Start(name string, opts ...CallOption) (s Span) {
+func (l *Log) Start(name string, opts ...CallOption) Span {
 	// Small enough to inline, so the Span is built in the caller's frame.
-	s.name = name
+	s := Span{name: name}
 	l.begin(&s, opts)
 	return s
 }

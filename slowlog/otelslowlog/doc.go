@@ -16,8 +16,9 @@
 //	)
 //	err := l.Do(ctx, "db.query", query) // ctx carries the span
 //
-// Both run only for slow (or Always, or sampled) calls: the timed path
-// pays nothing for them.
+// TraceFields runs only for lines that are written (slow, Always and
+// sampled calls), SpanEvent only for slow calls: a call below the
+// threshold pays nothing for either.
 //
 // # Metrics
 //
