@@ -63,13 +63,16 @@ func BenchmarkSlowPath(b *testing.B) {
 	b.Run("slowlog", func(b *testing.B) {
 		l := New(jsonLogger(), Threshold(0))
 		b.ReportAllocs()
+		m := benchcpu.Start()
 		for b.Loop() {
 			l.Start("db.query").Stop()
 		}
+		m.Report(b, 1)
 	})
 	b.Run("zap", func(b *testing.B) {
 		z := jsonLogger()
 		b.ReportAllocs()
+		m := benchcpu.Start()
 		for b.Loop() {
 			t := time.Now()
 			d := time.Since(t)
@@ -80,6 +83,7 @@ func BenchmarkSlowPath(b *testing.B) {
 				zap.String("tier", "0s"),
 			)
 		}
+		m.Report(b, 1)
 	})
 }
 
@@ -115,17 +119,21 @@ func BenchmarkDo(b *testing.B) {
 	b.Run("slowlog", func(b *testing.B) {
 		l := New(jsonLogger(), Threshold(time.Hour))
 		b.ReportAllocs()
+		m := benchcpu.Start()
 		for b.Loop() {
 			_ = l.Do(ctx, "db.query", fn)
 		}
+		m.Report(b, 1)
 	})
 	b.Run("bare", func(b *testing.B) {
 		b.ReportAllocs()
+		m := benchcpu.Start()
 		for b.Loop() {
 			t := time.Now()
 			_ = fn(ctx)
 			sinkDuration += time.Since(t)
 		}
+		m.Report(b, 1)
 	})
 }
 
@@ -136,15 +144,19 @@ func BenchmarkWatch(b *testing.B) {
 		l := New(jsonLogger(), Threshold(time.Hour), Watch(time.Hour))
 		defer l.Close()
 		b.ReportAllocs()
+		m := benchcpu.Start()
 		for b.Loop() {
 			l.Start("db.query").Stop()
 		}
+		m.Report(b, 1)
 	})
 	b.Run("nowatch", func(b *testing.B) {
 		l := New(jsonLogger(), Threshold(time.Hour))
 		b.ReportAllocs()
+		m := benchcpu.Start()
 		for b.Loop() {
 			l.Start("db.query").Stop()
 		}
+		m.Report(b, 1)
 	})
 }
