@@ -191,3 +191,21 @@ func ExampleLog_Handler() {
 	// Output:
 	// {"entries":[{"id":1,"name":"db.query","start":"2026-01-01T00:00:00Z","duration_ns":40000000,"seconds":"0.040000000","tier":"10ms","level":"info"}],"stats":[{"name":"db.query","count":1,"slow":1,"errors":0,"p50_ns":40000000,"p90_ns":40000000,"p99_ns":40000000,"max_ns":40000000,"sum_ns":40000000}]}
 }
+
+// OnSlow hands each slow call to a function, with the call's context:
+// here a counter of slow calls per name, as an alerting hook might keep.
+func ExampleOnSlow() {
+	clock := &fakeClock{}
+	slowByName := map[string]int{}
+	l := slowlog.New(nil, slowlog.WithClock(clock.Now), slowlog.OnSlow(func(ctx context.Context, e slowlog.Entry) {
+		slowByName[e.Name]++ // a real hook must be safe for concurrent use
+	}))
+	for _, d := range []time.Duration{time.Millisecond, 50 * time.Millisecond, 70 * time.Millisecond} {
+		s := l.Start("db.query")
+		clock.Advance(d)
+		s.Stop()
+	}
+	fmt.Println(slowByName)
+	// Output:
+	// map[db.query:2]
+}
