@@ -140,7 +140,9 @@ func (p Profile) Server(certs ...tls.Certificate) *tls.Config {
 //
 // When v has Roots and no GetRoots, they are also sent to clients as the
 // CAs the server accepts (ClientCAs), which helps a client holding several
-// certificates pick the right one.
+// certificates pick the right one. A nil certs leaves the server's own
+// certificate to the caller: set Certificates or GetCertificate on the
+// result. A nil v is the zero Verifier (system roots).
 func (p Profile) MutualServer(certs *Reloader, v *Verifier) *tls.Config {
 	c := Verifier{}
 	if v != nil {
@@ -148,7 +150,9 @@ func (p Profile) MutualServer(certs *Reloader, v *Verifier) *tls.Config {
 	}
 	c.Client = true
 	cfg := p.base()
-	cfg.GetCertificate = certs.GetCertificate
+	if certs != nil {
+		cfg.GetCertificate = certs.GetCertificate
+	}
 	cfg.ClientAuth = tls.RequireAnyClientCert
 	cfg.VerifyConnection = c.VerifyConnection
 	if c.GetRoots == nil {

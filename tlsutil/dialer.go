@@ -16,7 +16,7 @@ const DefaultTimeout = 30 * time.Second
 
 // ErrInsecureConfig is returned by Dialer.DialContext when Config has
 // InsecureSkipVerify set and there is no Verifier to do the verification.
-var ErrInsecureConfig = errors.New("tlsutil: refusing to dial: Config.InsecureSkipVerify is set and Dialer.Verifier is nil; set a Verifier (with Roots or Pins) instead of skipping verification")
+var ErrInsecureConfig = errors.New("tlsutil: refusing to dial: Config.InsecureSkipVerify is set and Dialer.Verifier is nil; set a Verifier (with Roots or Pins) instead of skipping verification, and give a config from ClientConfig itself, not a clone")
 
 // Dialer dials TLS connections whose peer is verified by a Verifier. The
 // zero Dialer is ready: Intermediate profile, system roots, a timeout of
@@ -29,15 +29,18 @@ type Dialer struct {
 	// Config is the base configuration, cloned for each connection. nil
 	// means Intermediate.Client's settings. Whatever it says, the
 	// connection is verified by a Verifier: InsecureSkipVerify is set on
-	// the clone only so that the Verifier alone decides. A config made by
-	// ClientConfig or Profile.Client (that very pointer, not a clone)
-	// carries its Verifier, which is used when Dialer.Verifier is nil (and
-	// replaced when it is not); its VerifyConnection is then not called. Any other
-	// VerifyConnection in Config runs after the Verifier accepted the
-	// peer. A Config with InsecureSkipVerify and no Verifier is refused
-	// with ErrInsecureConfig. Config.VerifyPeerCertificate, if set, is
-	// given no verified chains (crypto/tls does not verify); prefer
-	// VerifyConnection, which also runs on resumed sessions.
+	// the clone only so that the Verifier alone decides.
+	//
+	// A config made by ClientConfig or Profile.Client (that very pointer,
+	// not a clone) carries its Verifier, which is used when
+	// Dialer.Verifier is nil (and replaced when it is not); its
+	// VerifyConnection is then not called. Any other VerifyConnection in
+	// Config runs after the Verifier accepted the peer. A Config with
+	// InsecureSkipVerify and no Verifier (a clone of a ClientConfig
+	// config, say) is refused with ErrInsecureConfig.
+	// Config.VerifyPeerCertificate, if set, is given no verified chains
+	// (crypto/tls does not verify); prefer VerifyConnection, which also
+	// runs on resumed sessions.
 	Config *tls.Config
 
 	// Verifier checks the peer. nil means the Verifier of a config from

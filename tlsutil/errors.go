@@ -41,7 +41,9 @@ const (
 	// or has status "unknown".
 	BadStaple
 	// BadCRL: the CRL the caller's checker returned is not signed by the
-	// issuer, is stale, or the checker failed.
+	// issuer (or the issuer may not sign CRLs), is stale, is not a complete
+	// list, or (Strict) lacks a non-critical CRL number; or the checker
+	// failed.
 	BadCRL
 	// NoCertificate: the peer sent no certificate.
 	NoCertificate

@@ -138,3 +138,28 @@ func ocspStatusOf(t *testing.T, leaf, issuer *x509.Certificate, staple []byte) s
 	}
 	return ocspStatus(resp.Status)
 }
+
+// FuzzSPIFFEID feeds URI SANs and AllowNames entries to the SPIFFE ID
+// parser: it never panics, and what it accepts is exactly the ID it read,
+// in the syntax of SPIFFE-ID section 2.
+func FuzzSPIFFEID(f *testing.F) {
+	for _, s := range []string{"spiffe://example.org/ns/prod/sa/api", "spiffe://example.org", "spiffe://Example.org/x",
+		"spiffe://example.org/a//b", "spiffe://example.org/./a", "spiffe://example.org/a/", "spiffe://ex ample.org/a", "https://example.org/a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		td, path, err := parseSPIFFEID(s, true)
+		if err != nil {
+			return
+		}
+		if "spiffe://"+td+path != s {
+			t.Fatalf("%q read as trust domain %q, path %q", s, td, path)
+		}
+		if td == "" || strings.ContainsAny(td, "/:@?#") || strings.Contains(path, "//") || strings.HasSuffix(path, "/") {
+			t.Fatalf("%q accepted: trust domain %q, path %q", s, td, path)
+		}
+		if _, err := parseAllowName(s); err != nil {
+			t.Fatalf("%q is a SPIFFE ID but not an AllowNames entry: %v", s, err)
+		}
+	})
+}

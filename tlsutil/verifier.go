@@ -60,8 +60,9 @@ type Verifier struct {
 
 	// Revocation says what to do with the OCSP response the server staples.
 	// A leaf with the must-staple extension (RFC 7633) is always treated as
-	// RevocationRequireStaple. A client cannot staple in TLS 1.2, so with
-	// Client use CRL instead.
+	// RevocationRequireStaple. A crypto/tls server receives no staple from
+	// its clients, so with Client use CRL instead (RevocationRequireStaple
+	// would refuse every client).
 	Revocation RevocationPolicy
 
 	// Strict adds the web-PKI rules that crypto/x509 does not check; see
