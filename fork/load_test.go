@@ -3,9 +3,12 @@
 package fork
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"strconv"
@@ -17,108 +20,150 @@ import (
 	"time"
 )
 
-// TestUpgradeUnderLoad upgrades a loopback HTTP server again and again
-// while clients keep sending requests, and counts every failed request
-// (a failure is any error the client returns, after its own retries of
-// idempotent requests on a reused connection closed by the server).
-// The servers are the helper's "server" role: SIGHUP upgrades, the pid file
-// names the current generation, SIGTERM drains and exits.
+// hangGuard bounds every wait of the stress tests. It is no performance
+// threshold: a wait that reaches it means something hangs.
+const hangGuard = 5 * time.Minute
+
+// loadModes are the client behaviours of TestUpgradeUnderLoad: a new
+// connection per GET; GETs on kept-alive connections (which Go's client
+// resends by itself when the server closes a reused connection under
+// them, so the test counts resends); POSTs with a body the client cannot
+// resend, on kept-alive connections.
+var loadModes = []string{"fresh-get", "keepalive-get", "keepalive-post"}
+
+// TestUpgradeUnderLoad upgrades a loopback HTTP server served by
+// Upgrader.Serve again and again while four clients keep sending
+// requests, in each client mode, and counts every failed request (any
+// error the client returns, a status other than 200, a wrong body) and
+// every silent resend (a request for which the client got a connection
+// twice, seen through httptrace). Both must be 0. The servers are the
+// helper's "server" role: SIGHUP upgrades, the pid file names the
+// current generation, SIGTERM drains and exits.
+//
+// Each mode does 20 upgrades; with FORK_TEST_LONG=1 it sends at least
+// 10,000 requests, otherwise 3,000 (-short: 5 upgrades, 1,000 requests).
 func TestUpgradeUnderLoad(t *testing.T) {
-	upgrades, requests := 20, 10000
-	if testing.Short() {
-		upgrades, requests = 5, 2000
+	upgrades, requests := 20, 3000
+	if os.Getenv(longEnv) != "" {
+		requests = 10000
+	} else if testing.Short() {
+		upgrades, requests = 5, 1000
 	}
+	for _, mode := range loadModes {
+		t.Run(mode, func(t *testing.T) { runLoad(t, mode, upgrades, requests) })
+	}
+}
+
+func runLoad(t *testing.T, mode string, upgrades, requests int) {
 	srv := startServer(t)
 	cmd, readPID := srv.cmd, srv.pid
 	url := "http://" + srv.addr + "/"
 	gens := []int{readPID()}
 
-	// Half the clients reuse connections, half open a new one per
-	// request, so both the hand-over of the accept queue and the drain of
-	// idle keep-alive connections are exercised.
 	const workers = 4
-	reuse := &http.Client{
-		Transport: &http.Transport{MaxIdleConnsPerHost: workers},
-		Timeout:   30 * time.Second,
-	}
-	defer reuse.CloseIdleConnections()
-	fresh := &http.Client{
-		Transport: &http.Transport{DisableKeepAlives: true},
-		Timeout:   30 * time.Second,
-	}
-	var ok, failed atomic.Int64
+	transport := &http.Transport{MaxIdleConnsPerHost: workers, DisableKeepAlives: mode == "fresh-get"}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	var ok, failed, resends atomic.Int64
 	var mu sync.Mutex
 	served := make(map[string]int)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	fail := func(format string, args ...any) {
+		if failed.Add(1) <= 5 {
+			t.Errorf(mode+": request failed: "+format, args...)
+		}
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		client := reuse
-		if w%2 == 1 {
-			client = fresh
-		}
 		go func() {
 			defer wg.Done()
-			for {
+			body := bytes.Repeat([]byte("x"), 512)
+			for i := 0; ; i++ {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				resp, err := client.Get(url)
+				var req *http.Request
+				var err error
+				if mode == "keepalive-post" {
+					// A reader the client cannot rewind: no GetBody, so
+					// it never resends this request.
+					req, err = http.NewRequest(http.MethodPost, url, struct{ io.Reader }{bytes.NewReader(body)})
+					req.ContentLength = int64(len(body))
+				} else {
+					req, err = http.NewRequest(http.MethodGet, url, nil)
+				}
 				if err != nil {
-					if failed.Add(1) <= 5 {
-						t.Errorf("request failed: %v", err)
-					}
+					t.Error(err)
+					return
+				}
+				conns := 0
+				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+					GotConn: func(httptrace.GotConnInfo) { conns++ },
+				}))
+				resp, err := client.Do(req)
+				if conns > 1 {
+					resends.Add(int64(conns - 1))
+				}
+				if err != nil {
+					fail("%v", err)
 					continue
 				}
-				body, err := io.ReadAll(resp.Body)
+				got, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if err != nil || resp.StatusCode != http.StatusOK {
-					if failed.Add(1) <= 5 {
-						t.Errorf("request failed: %s %q %v", resp.Status, body, err)
-					}
+				pid, n, _ := strings.Cut(string(got), " ")
+				if err != nil || resp.StatusCode != http.StatusOK || (mode == "keepalive-post" && n != strconv.Itoa(len(body))) {
+					fail("%s %q %v", resp.Status, got, err)
 					continue
 				}
 				ok.Add(1)
 				mu.Lock()
-				served[string(body)]++
+				served[pid]++
 				mu.Unlock()
 			}
 		}()
 	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
 
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(hangGuard); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s", mode, what)
+			}
+		}
+	}
 	start := time.Now()
 	for i := 0; i < upgrades; i++ {
 		old := gens[len(gens)-1]
-		// Let the generation serve a moment before replacing it.
-		for n := ok.Load(); ok.Load() < n+int64(requests/(2*upgrades)); {
-			time.Sleep(time.Millisecond)
-		}
+		// Let the generation serve its share before replacing it.
+		n := ok.Load()
+		waitFor("no progress", func() bool { return ok.Load() >= n+int64(requests/(2*upgrades)) })
 		if err := syscall.Kill(old, syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for readPID() == old {
-			if time.Now().After(deadline) {
-				t.Fatalf("upgrade %d: generation %d was not replaced", i+1, old)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		// The PID file names the new process from its Ready on, before
+		// the old one knows; the old one reports its Upgrade's success.
+		waitFile(t, srv.out+".upgraded."+strconv.Itoa(old), hangGuard)
 		gens = append(gens, readPID())
 	}
 	upgraded := time.Since(start)
-	for deadline := time.Now().Add(60 * time.Second); ok.Load()+failed.Load() < int64(requests); {
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	last := gens[len(gens)-1]
+	waitFor("too few requests", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return ok.Load()+failed.Load() >= int64(requests) && served[strconv.Itoa(last)] > 0
+	})
 	close(stop)
 	wg.Wait()
-	reuse.CloseIdleConnections()
+	stop = make(chan struct{})
+	transport.CloseIdleConnections()
 
-	last := gens[len(gens)-1]
 	if err := syscall.Kill(last, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -126,22 +171,25 @@ func TestUpgradeUnderLoad(t *testing.T) {
 		t.Errorf("generation 0: %v", err)
 	}
 	for _, pid := range gens[1:] {
-		if ws := reap(t, pid, 30*time.Second); ws.ExitStatus() != 0 {
+		if ws := reap(t, pid, hangGuard); ws.ExitStatus() != 0 {
 			t.Errorf("generation %d: %v", pid, ws)
 		}
 	}
 	checkNoChildren(t)
 
-	t.Logf("%d upgrades in %v; %d requests served by %d of %d generations, %d failed",
-		upgrades, upgraded, ok.Load(), len(served), len(gens), failed.Load())
+	t.Logf("%s: %d upgrades in %v; %d requests served by %d of %d generations; %d failed, %d resent",
+		mode, upgrades, upgraded.Round(time.Millisecond), ok.Load(), len(served), len(gens), failed.Load(), resends.Load())
 	if failed.Load() != 0 {
-		t.Errorf("%d requests failed", failed.Load())
+		t.Errorf("%s: %d requests failed", mode, failed.Load())
+	}
+	if resends.Load() != 0 {
+		t.Errorf("%s: the client resent %d requests: the server closed connections under them", mode, resends.Load())
 	}
 	if ok.Load() < int64(requests) {
-		t.Errorf("only %d requests", ok.Load())
+		t.Errorf("%s: only %d requests", mode, ok.Load())
 	}
 	if served[strconv.Itoa(gens[0])] == 0 || served[strconv.Itoa(last)] == 0 {
-		t.Errorf("the first or the last generation served nothing: %v", served)
+		t.Errorf("%s: the first or the last generation served nothing: %v", mode, served)
 	}
 }
 
@@ -151,31 +199,25 @@ func TestParentDeath(t *testing.T) {
 	srv := startServer(t)
 	cmd, readPID, out := srv.cmd, srv.pid, srv.out
 	parent := readPID()
-	// A connection that never sends a request keeps the old process
-	// draining (until its 10 s header timeout), so it is still alive when
-	// it is killed below.
-	idle, err := net.Dial("tcp", srv.addr)
+	// A request the parent holds keeps it draining, so it is still alive
+	// when it is killed below.
+	held, err := net.Dial("tcp", srv.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer idle.Close()
-	if _, err := idle.Write([]byte("GET / HTTP/1.1\r\n")); err != nil {
+	defer held.Close()
+	if _, err := held.Write([]byte("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // accepted by the only process there is
+	if err := readUntil(bufio.NewReader(held), "holding"); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Kill(parent, syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for readPID() == parent {
-		if time.Now().After(deadline) {
-			t.Fatal("no upgrade")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFile(t, out+".upgraded."+strconv.Itoa(parent), hangGuard)
 	child := readPID()
 	marker := out + ".parent-exited." + strconv.Itoa(child)
-	time.Sleep(50 * time.Millisecond)
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the new process saw its parent go while the parent was still draining")
 	}
@@ -185,14 +227,27 @@ func TestParentDeath(t *testing.T) {
 	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Errorf("parent: %v, want killed", err)
 	}
-	waitFile(t, marker, 10*time.Second)
+	waitFile(t, marker, hangGuard)
 	if err := syscall.Kill(child, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if ws := reap(t, child, 30*time.Second); ws.ExitStatus() != 0 {
+	if ws := reap(t, child, hangGuard); ws.ExitStatus() != 0 {
 		t.Errorf("new process: %v", ws)
 	}
 	checkNoChildren(t)
+}
+
+// readUntil reads lines from r until one holds s.
+func readUntil(r *bufio.Reader, s string) error {
+	for {
+		line, err := r.ReadString('\n')
+		if strings.Contains(line, s) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // testServer is a first generation of the helper's "server" role.
@@ -219,9 +274,9 @@ func startServer(t *testing.T) *testServer {
 	if err := Start(s.cmd); err != nil {
 		t.Fatal(err)
 	}
-	s.addr = waitFile(t, s.out, 30*time.Second)
+	s.addr = waitFile(t, s.out, hangGuard)
 	s.pid = func() int {
-		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile, 30*time.Second)))
+		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, pidFile, hangGuard)))
 		return pid
 	}
 	return s

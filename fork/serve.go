@@ -191,7 +191,11 @@ func (d *drainer) cut(timeout time.Duration) error {
 	n := len(d.conns)
 	d.mu.Unlock()
 	_ = d.srv.Close()
-	return fmt.Errorf("fork: serve: drain: %d connections still open after %v, closed: %w", n, timeout, os.ErrDeadlineExceeded)
+	what := "connections"
+	if n == 1 {
+		what = "connection"
+	}
+	return fmt.Errorf("fork: serve: drain: %d %s still open after %v, closed: %w", n, what, timeout, os.ErrDeadlineExceeded)
 }
 
 // isHTTP2 reports whether c, past its TLS handshake, speaks HTTP/2.

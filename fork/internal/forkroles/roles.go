@@ -8,8 +8,6 @@
 package forkroles
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,7 +17,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
@@ -268,21 +266,27 @@ func echo(l net.Listener) {
 }
 
 // server is the HTTP server of the upgrade-under-load test: it answers
-// every request with its pid, upgrades on SIGHUP, and drains and exits
-// when its Upgrader says so (after an upgrade, or SIGTERM). The first
-// generation writes its address to $FORKHELPER_OUT; a later one creates
-// $FORKHELPER_OUT.parent-exited.<pid> when it sees its parent go.
+// every request with its pid (a POST after reading its whole body, with
+// the body's length), upgrades on SIGHUP, and serves and drains with
+// Upgrader.Serve until its Upgrader says so (after an upgrade, or
+// SIGTERM), and creates $FORKHELPER_OUT.upgraded.<pid> when an Upgrade
+// succeeded. /hold answers "holding" at once and then holds the request
+// until the client goes. The first generation writes its address to
+// $FORKHELPER_OUT; a later one creates $FORKHELPER_OUT.parent-exited.<pid>
+// when it sees its parent go.
 func server() {
 	if err := fork.Init(); err != nil {
 		die("init: %v", err)
 	}
 	u, err := fork.NewUpgrader(fork.UpgradeOptions{
 		PIDFile:      os.Getenv(EnvPIDFile),
-		ReadyTimeout: 30 * time.Second,
+		ReadyTimeout: 5 * time.Minute,
+		DrainTimeout: 5 * time.Minute,
 	})
 	if err != nil {
 		die("%v", err)
 	}
+	defer u.Stop()
 	l, err := u.Listen("tcp", os.Getenv(EnvAddr))
 	if err != nil {
 		die("%v", err)
@@ -297,66 +301,55 @@ func server() {
 			_ = os.WriteFile(path+".parent-exited."+pid, []byte("yes"), 0o644)
 		}()
 	}
-	var open atomic.Int64 // connections not yet closed
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.WriteString(w, pid)
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ConnState: func(c net.Conn, s http.ConnState) {
-			switch s {
-			case http.StateNew:
-				open.Add(1)
-			case http.StateClosed, http.StateHijacked:
-				open.Add(-1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			n, err := io.Copy(io.Discard, r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
 			}
-		},
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+			_, _ = fmt.Fprintf(w, "%s %d", pid, n)
+			return
+		}
+		_, _ = io.WriteString(w, pid)
+	})
+	mux.HandleFunc("/hold", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "holding\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Minute}
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM)
-	if err := u.Ready(); err != nil {
-		die("%v", err)
-	}
-	for {
-		select {
-		case s := <-sig:
+	var upgrades sync.WaitGroup // the report of a success is written before exit
+	go func() {
+		for s := range sig {
 			if s == syscall.SIGTERM {
 				u.Stop()
 				continue
 			}
+			upgrades.Add(1)
 			go func() {
+				defer upgrades.Done()
 				if err := u.Upgrade(); err != nil {
 					fmt.Fprintf(os.Stderr, "server %s: %v\n", pid, err)
+				} else if path := os.Getenv(EnvOut); path != "" {
+					_ = os.WriteFile(path+".upgraded."+pid, []byte("yes"), 0o644)
 				}
 			}()
-			continue
-		case <-u.Exit():
 		}
-		break
+	}()
+	served := make(chan error, 1)
+	go func() { served <- u.Serve(srv, l) }()
+	if err := u.Ready(); err != nil {
+		die("%v", err)
 	}
-	// Drain. Not Shutdown alone: it drops the request of a connection
-	// accepted just before it (the successor would have served that one).
-	// Stop accepting and end keep-alive, then let every accepted
-	// connection finish its request.
-	srv.SetKeepAlivesEnabled(false)
-	l.Close()
-	if err := <-served; !errors.Is(err, net.ErrClosed) {
+	if err := <-served; err != nil {
 		die("serve: %v", err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); open.Load() > 0; {
-		if time.Now().After(deadline) {
-			die("drain: %d connections still open", open.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		die("shutdown: %v", err)
-	}
-	u.Stop()
+	signal.Stop(sig)
+	upgrades.Wait()
 }
 
 // hooks registers three AtFork hooks and reports the order in which the
