@@ -67,7 +67,7 @@ func TestChain(t *testing.T) {
 		n := 0
 		for pid := range pids {
 			if subreaper {
-				if ws := reap(t, pid, 30*time.Second); ws.ExitStatus() != 0 {
+				if ws := reap(t, pid, hangGuard); ws.ExitStatus() != 0 {
 					t.Errorf("process %d: %v", pid, ws)
 				}
 			}
@@ -78,7 +78,7 @@ func TestChain(t *testing.T) {
 
 	sc := bufio.NewScanner(r)
 	// A generation that hangs fails the test; a long chain does not.
-	_ = r.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_ = r.SetReadDeadline(time.Now().Add(hangGuard))
 	var first string
 	n := 0
 	for sc.Scan() {
@@ -101,7 +101,7 @@ func TestChain(t *testing.T) {
 			t.Errorf("generation %d descriptors differ:\n  got  %s\n  want %s", gen, f[2], first)
 		}
 		n++
-		_ = r.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_ = r.SetReadDeadline(time.Now().Add(hangGuard))
 	}
 	close(pids)
 	if err := sc.Err(); err != nil {

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 )
@@ -31,7 +30,7 @@ func runInherit(t *testing.T, start func(cmd *exec.Cmd) error, env ...string) ma
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("child: %v", err)
 	}
-	return readReport(t, out, 10*time.Second)
+	return readReport(t, out, hangGuard)
 }
 
 // target is the readlink target of c's descriptor: the open object.
@@ -170,14 +169,10 @@ func TestStartKeepsNonblocking(t *testing.T) {
 		_, err := ln.Accept()
 		accepted <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
-	closed := make(chan struct{})
-	go func() { ln.Close(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close hangs behind a blocked accept")
-	}
+	// Close while Accept waits in the poller: a blocking socket would
+	// hang it in accept(2) instead, and Close behind it.
+	waitGoroutine(t, "[IO wait", "Accept")
+	ln.Close()
 	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
 		t.Errorf("accept: %v", err)
 	}
@@ -340,7 +335,7 @@ func TestInitGrandchildren(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{out, out + ".2"} {
-		rep := readReport(t, path, time.Minute)
+		rep := readReport(t, path, hangGuard)
 		if rep["child"] != "false" || rep["names"] != "" || rep["init"] != "<nil>" {
 			t.Errorf("grandchild %s: %v; want child=false, nothing adopted", filepath.Base(path), rep)
 		}
@@ -364,12 +359,12 @@ func TestInitOrphan(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	rep := readReport(t, out, time.Minute)
+	rep := readReport(t, out, hangGuard)
 	if rep["child"] != "true" || rep["names"] != "orphaned" || rep["init"] != "<nil>" {
 		t.Errorf("orphaned child: %v; want child=true names=orphaned", rep)
 	}
 	pid, _ := strconv.Atoi(rep["pid"])
-	if ws := reap(t, pid, time.Minute); ws.ExitStatus() != 0 {
+	if ws := reap(t, pid, hangGuard); ws.ExitStatus() != 0 {
 		t.Errorf("orphan: %v", ws)
 	}
 	checkNoChildren(t)
@@ -405,7 +400,7 @@ func TestAtForkOrder(t *testing.T) {
 	if got := strings.Join(log, ","); got != want {
 		t.Errorf("parent side: %s, want %s", got, want)
 	}
-	if got, want := waitFile(t, out, 10*time.Second), "child1,child2,child3,inherited0 child=true"; got != want {
+	if got, want := waitFile(t, out, hangGuard), "child1,child2,child3,inherited0 child=true"; got != want {
 		t.Errorf("child side: %s, want %s", got, want)
 	}
 
@@ -453,7 +448,7 @@ func TestListenSystemd(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Fatal(err)
 			}
-			rep := readReport(t, out, 10*time.Second)
+			rep := readReport(t, out, hangGuard)
 			if got := rep["socket"] == want; got != tt.same {
 				t.Errorf("Listen(%q) got %s, systemd passed %s", tt.addr, rep["socket"], want)
 			}

@@ -53,6 +53,7 @@ func newFixtureExe(t *testing.T, exe, mode string, timeout time.Duration, env ..
 		Path:         exe,
 		Args:         []string{},
 		ReadyTimeout: timeout,
+		ListenConfig: &net.ListenConfig{Control: setReusePort},
 		Env: roleEnv("upgrade", append([]string{
 			envMode + "=" + mode,
 			envOut + "=" + f.out,
@@ -63,6 +64,7 @@ func newFixtureExe(t *testing.T, exe, mode string, timeout time.Duration, env ..
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(u.Stop) // also when the test fails before done
 	f.u = u
 	if f.ln, err = u.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -106,12 +108,12 @@ func serveEcho(l net.Listener) {
 // accepts the connection).
 func (f *upgradeFixture) checkServing() {
 	f.t.Helper()
-	c, err := net.DialTimeout("tcp", f.ln.Addr().String(), 5*time.Second)
+	c, err := net.DialTimeout("tcp", f.ln.Addr().String(), hangGuard)
 	if err != nil {
 		f.t.Fatalf("listener does not answer: %v", err)
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(hangGuard))
 	msg := []byte("still serving")
 	if _, err := c.Write(msg); err != nil {
 		f.t.Fatal(err)
@@ -131,7 +133,7 @@ func (f *upgradeFixture) done() {
 	if s := f.u.successorDone(); s != nil {
 		select {
 		case <-s:
-		case <-time.After(30 * time.Second):
+		case <-time.After(hangGuard):
 			f.t.Fatal("the successor did not exit after its parent stopped")
 		}
 	}
@@ -175,7 +177,7 @@ func testUpgrade(t *testing.T, exe string) {
 	}
 	defer notify.Close()
 	sockPath, logPath := filepath.Join(dir, "s.sock"), filepath.Join(dir, "log")
-	f := newFixtureExe(t, exe, "", 30*time.Second, "NOTIFY_SOCKET="+notifyPath,
+	f := newFixtureExe(t, exe, "", hangGuard, "NOTIFY_SOCKET="+notifyPath,
 		"FORKHELPER_UNIX="+sockPath, "FORKHELPER_FILE="+logPath)
 	ul, err := f.u.Listen("unix", sockPath)
 	if err != nil {
@@ -202,12 +204,17 @@ func testUpgrade(t *testing.T, exe string) {
 	default:
 		t.Fatal("Exit not closed after a successful upgrade")
 	}
-	rep := readReport(t, f.out, 10*time.Second)
+	rep := readReport(t, f.out, hangGuard)
 	if rep["addr"] != f.ln.Addr().String() {
 		t.Errorf("the child listens on %s, not on the parent's %s", rep["addr"], f.ln.Addr())
 	}
 	if rep["parent"] != "true" || rep["child"] != "true" {
 		t.Errorf("child report: %v", rep)
+	}
+	// The parent's ListenConfig made the socket; the child's ran for none
+	// of the inherited ones.
+	if rep["reuseport"] != "1" || rep["controls"] != "0" {
+		t.Errorf("child's listener: SO_REUSEPORT %s, its ListenConfig.Control ran %s times; want 1 and 0", rep["reuseport"], rep["controls"])
 	}
 	if got, want := rep["unix"], target(t, ul.(*net.UnixListener)); got != want {
 		t.Errorf("child's unix listener %s, parent's %s", got, want)
@@ -250,10 +257,10 @@ func testUpgrade(t *testing.T, exe string) {
 	if sockets != 1 || pipes != 2 || others != 3 {
 		t.Errorf("the child holds %d copies of the parent's socket %s and %d pipes: %s", sockets, sock, pipes, rep["fds"])
 	}
-	if pid := strings.TrimSpace(waitFile(t, f.pid, time.Second)); pid != rep["pid"] {
+	if pid := strings.TrimSpace(waitFile(t, f.pid, hangGuard)); pid != rep["pid"] {
 		t.Errorf("PID file holds %q, want the child's %s", pid, rep["pid"])
 	}
-	_ = notify.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = notify.SetReadDeadline(time.Now().Add(hangGuard))
 	buf := make([]byte, 256)
 	n, err := notify.Read(buf)
 	if err != nil {
@@ -288,7 +295,7 @@ func testUpgrade(t *testing.T, exe string) {
 }
 
 func TestUpgradeChildExits(t *testing.T) {
-	f := newFixture(t, "exit", 30*time.Second)
+	f := newFixture(t, "exit", hangGuard)
 	for i := 0; i < 3; i++ {
 		ue := upgradeError(t, f.u.Upgrade(), ErrChildExited)
 		if ue.State.ExitCode() != 3 {
@@ -319,13 +326,13 @@ func TestUpgradeTimeout(t *testing.T) {
 }
 
 func TestUpgradeCrashAfterReady(t *testing.T) {
-	f := newFixture(t, "crash", 30*time.Second, "GOTRACEBACK=none")
+	f := newFixture(t, "crash", hangGuard, "GOTRACEBACK=none")
 	if err := f.u.Upgrade(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-f.u.successorDone():
-	case <-time.After(30 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("the crashed successor was not reaped")
 	}
 	// This process still has its listener and answers while it drains.
@@ -334,10 +341,10 @@ func TestUpgradeCrashAfterReady(t *testing.T) {
 }
 
 func TestUpgradeChildKilled(t *testing.T) {
-	f := newFixture(t, "hang", time.Minute)
+	f := newFixture(t, "hang", hangGuard)
 	errc := make(chan error, 1)
 	go func() { errc <- f.u.Upgrade() }()
-	rep := readReport(t, f.out, 30*time.Second)
+	rep := readReport(t, f.out, hangGuard)
 	pid, _ := strconv.Atoi(rep["pid"])
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -353,7 +360,7 @@ func TestUpgradeChildKilled(t *testing.T) {
 // TestUpgradeSIGTERM: the parent is told to stop (SIGTERM, handled by
 // calling Stop, as a server does) while an upgrade waits for its child.
 func TestUpgradeSIGTERM(t *testing.T) {
-	f := newFixture(t, "hang", time.Minute)
+	f := newFixture(t, "hang", hangGuard)
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGTERM)
 	defer signal.Stop(sigc)
@@ -365,7 +372,7 @@ func TestUpgradeSIGTERM(t *testing.T) {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- f.u.Upgrade() }()
-	readReport(t, f.out, 30*time.Second)
+	readReport(t, f.out, hangGuard)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -384,21 +391,18 @@ func TestUpgradeSIGTERM(t *testing.T) {
 }
 
 func TestUpgradeConcurrent(t *testing.T) {
-	f := newFixture(t, "slow", 30*time.Second)
+	f := newFixture(t, "wait", hangGuard)
 	errc := make(chan error, 1)
 	go func() { errc <- f.u.Upgrade() }()
-	for {
-		f.u.mu.Lock()
-		running := f.u.upgradeDone != nil
-		f.u.mu.Unlock()
-		if running {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// The child has started and waits for SIGUSR1 before Ready.
+	rep := readReport(t, f.out, hangGuard)
 	err := f.u.Upgrade()
 	if !errors.Is(err, ErrInProgress) || err.Error() != "fork: upgrade: "+ErrInProgress.Error() {
 		t.Errorf("concurrent Upgrade: %v, want ErrInProgress", err)
+	}
+	pid, _ := strconv.Atoi(rep["pid"])
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
 	}
 	if err := <-errc; err != nil {
 		t.Fatalf("first Upgrade: %v", err)
@@ -549,3 +553,57 @@ func TestUpgradeStartFails(t *testing.T) {
 	checkFDs(t, before)
 	goleak.VerifyNone(t)
 }
+
+// setReusePort is a ListenConfig.Control that sets SO_REUSEPORT on TCP
+// and UDP sockets.
+func setReusePort(network, _ string, rc syscall.RawConn) error {
+	if strings.HasPrefix(network, "unix") {
+		return nil
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// TestListenConfig: Listen and ListenPacket create their sockets with
+// UpgradeOptions.ListenConfig.
+func TestListenConfig(t *testing.T) {
+	var calls []string
+	u, err := NewUpgrader(UpgradeOptions{ListenConfig: &net.ListenConfig{Control: func(network, addr string, rc syscall.RawConn) error {
+		calls = append(calls, network)
+		return setReusePort(network, addr, rc)
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Stop()
+	l, err := u.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	pc, err := u.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, c := range []syscall.Conn{l.(*net.TCPListener), pc.(*net.UDPConn)} {
+		rc, _ := c.SyscallConn()
+		v := -1
+		_ = rc.Control(func(fd uintptr) { v, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort) })
+		if v != 1 {
+			t.Errorf("%T: SO_REUSEPORT %d, want 1", c, v)
+		}
+	}
+	if strings.Join(calls, ",") != "tcp4,udp4" {
+		t.Errorf("Control ran for %v, want tcp4,udp4", calls)
+	}
+}
+
+// soReusePort is SO_REUSEPORT on the common Linux architectures (the
+// syscall package lacks it).
+const soReusePort = 15

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -152,11 +153,10 @@ func snapshotFDs(t testing.TB) forktest.FDs {
 func checkFDs(t testing.TB, before forktest.FDs) {
 	t.Helper()
 	var added, removed forktest.FDs
-	for i := 0; i < 200; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if added, removed = forktest.Diff(before, snapshotFDs(t)); len(added)+len(removed) == 0 {
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("descriptors leaked: %v; lost: %v", added, removed)
 }
@@ -189,7 +189,7 @@ func reap(t testing.TB, pid int, timeout time.Duration) syscall.WaitStatus {
 func checkNoChildren(t testing.TB) {
 	t.Helper()
 	var kids map[int]string
-	for i := 0; i < 500; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		var err error
 		if kids, err = forktest.Children(); err != nil {
 			t.Fatal(err)
@@ -197,7 +197,6 @@ func checkNoChildren(t testing.TB) {
 		if len(kids) == 0 {
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("children left behind (pid: state): %v", kids)
 }
@@ -207,4 +206,24 @@ func checkNoChildren(t testing.TB) {
 // inodes, and the cgroup CPU limit files Go 1.25 and later keep open.
 func runtimeOwn(target string) bool {
 	return strings.HasPrefix(target, "anon_inode:") || strings.HasPrefix(target, "/sys/fs/cgroup/")
+}
+
+// waitGoroutine waits until some goroutine's stack holds every one of
+// parts (a state such as "[IO wait" and a function name).
+func waitGoroutine(t testing.TB, parts ...string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		n := runtime.Stack(buf, true)
+	stacks:
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			for _, p := range parts {
+				if !strings.Contains(g, p) {
+					continue stacks
+				}
+			}
+			return
+		}
+	}
+	t.Fatalf("no goroutine with %q", parts)
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,6 +38,10 @@ const (
 	EnvUnix    = "FORKHELPER_UNIX"    // upgrade: also Listen on this unix socket, ...
 	EnvFile    = "FORKHELPER_FILE"    // ... ListenPacket on UDP and OpenFile this file
 )
+
+// soReusePort is SO_REUSEPORT on the common Linux architectures (the
+// syscall package lacks it).
+const soReusePort = 15
 
 // target is the readlink target of c's descriptor: the open object.
 func target(c syscall.Conn) string {
@@ -180,8 +185,8 @@ func ping(f *os.File, b byte) error {
 
 // upgrade is the new process of the Upgrade tests. It listens, serves an
 // echo, reports what it got, then per $FORKHELPER_MODE: "exit" exits with
-// status 3 before anything; "hang" never calls Ready; "slow" waits 300ms
-// before Ready; "crash" panics right after Ready; otherwise it calls Ready
+// status 3 before anything; "hang" never calls Ready; "wait" waits for
+// SIGUSR1 before Ready; "crash" panics right after Ready; otherwise it calls Ready
 // and exits when its parent has.
 func upgrade() {
 	mode := os.Getenv(EnvMode)
@@ -195,7 +200,16 @@ func upgrade() {
 	for _, nf := range fork.Inherited() {
 		names = append(names, nf.Name)
 	}
-	u, err := fork.NewUpgrader(fork.UpgradeOptions{PIDFile: os.Getenv(EnvPIDFile)})
+	// A ListenConfig applies to sockets this process creates; every one
+	// here is inherited, so Control must never run.
+	var controls atomic.Int32
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{
+		PIDFile: os.Getenv(EnvPIDFile),
+		ListenConfig: &net.ListenConfig{Control: func(string, string, syscall.RawConn) error {
+			controls.Add(1)
+			return nil
+		}},
+	})
 	if err != nil {
 		die("%v", err)
 	}
@@ -204,6 +218,10 @@ func upgrade() {
 		die("%v", err)
 	}
 	go echo(l)
+	reuse := -1
+	if rc, err := l.(*net.TCPListener).SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { reuse, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, soReusePort) })
+	}
 	extra := ""
 	if path := os.Getenv(EnvUnix); path != "" {
 		// The other kinds an Upgrader passes on: a unix listener, a UDP
@@ -232,13 +250,15 @@ func upgrade() {
 	if err != nil {
 		die("%v", err)
 	}
-	out("pid=%d\naddr=%s\nparent=%v\nchild=%v\nnames=%s\nfds=%s\n%s",
-		os.Getpid(), l.Addr(), u.HasParent(), fork.IsChild(), strings.Join(names, ","), fds, extra)
+	out("pid=%d\naddr=%s\nparent=%v\nchild=%v\nnames=%s\nfds=%s\ncontrols=%d\nreuseport=%d\n%s",
+		os.Getpid(), l.Addr(), u.HasParent(), fork.IsChild(), strings.Join(names, ","), fds, controls.Load(), reuse, extra)
 	switch mode {
 	case "hang":
 		time.Sleep(time.Hour)
-	case "slow":
-		time.Sleep(300 * time.Millisecond)
+	case "wait":
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		<-usr1
 	}
 	if err := u.Ready(); err != nil {
 		die("%v", err)
