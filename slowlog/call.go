@@ -38,8 +38,10 @@ func (l *Log) Do(ctx context.Context, name string, fn func(context.Context) erro
 	if l == nil {
 		return fn(ctx)
 	}
-	s := l.Start(name, Context(ctx))
-	s.flags |= flagDo // Do's frames are between the line and the caller
+	// Do's frames are between the line and the caller: flagDo picks the
+	// logger that skips them.
+	s := Span{name: name, ctx: ctx, flags: flagDo}
+	l.begin(&s, nil)
 	panicked := true
 	defer func() {
 		if panicked {
