@@ -3,12 +3,16 @@
 package fork
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/sturdy-go/sturdy/internal/benchcpu"
 )
 
 // BenchmarkStart starts /bin/true with two files and waits for it: Start
@@ -112,4 +116,68 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	}
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// BenchmarkServe measures what Upgrader.Serve adds to serving (a wrapped
+// handler, a ConnState hook): GET requests from one client through Serve
+// (fork) against plain srv.Serve (serve) on the same kind of listener,
+// from the same Upgrader; on one kept-alive connection, and on a fresh
+// connection per request. cpu-ns/op is the whole process's CPU per
+// request, client included.
+func BenchmarkServe(b *testing.B) {
+	for _, mode := range []string{"keepalive", "fresh"} {
+		for _, impl := range []string{"fork", "serve"} {
+			b.Run(impl+"/"+mode, func(b *testing.B) { benchServe(b, impl == "fork", mode == "fresh") })
+		}
+	}
+}
+
+func benchServe(b *testing.B, viaFork, fresh bool) {
+	u, err := NewUpgrader(UpgradeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer u.Stop()
+	ln, err := u.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "hello")
+	})}
+	served := make(chan error, 1)
+	if viaFork {
+		go func() { served <- u.Serve(srv, ln) }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
+	transport := &http.Transport{DisableKeepAlives: fresh}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	url := "http://" + ln.Addr().String() + "/"
+	get := func() {
+		resp, err := client.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	get() // connect (kept-alive) and warm up
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := benchcpu.Start()
+	for i := 0; i < b.N; i++ {
+		get()
+	}
+	cpu.Report(b, 1)
+	b.StopTimer()
+	transport.CloseIdleConnections()
+	if viaFork {
+		u.Stop()
+	} else {
+		srv.Close()
+	}
+	<-served
 }

@@ -49,12 +49,17 @@
 // The names of the files travel with systemd's socket activation protocol
 // (LISTEN_FDS, LISTEN_FDNAMES). Since a Go parent cannot set LISTEN_PID to
 // the child's pid before exec, Start adds its own marker, EnvMarker, with
-// the parent's pid and the device and inode of every passed file. In the
-// child, Init adopts the files when the marker matches the descriptors it
-// finds, or when LISTEN_PID is its own pid (systemd, or the wrapper below),
-// marks them close-on-exec, unsets the variables so that grandchildren
-// cannot misread them, and runs the child hooks. Inherited lists the
-// files; IsChild reports whether Start started this process.
+// the parent's pid and start time and the device and inode of every passed
+// file. In the child, Init adopts the files when it is the process Start
+// started (its parent is that pid, or was until it exited) and the marker
+// matches the descriptors it finds, or when LISTEN_PID is its own pid
+// (systemd, or the wrapper below). Behind a shell that does not exec, the
+// shell's children adopt nothing. Init takes only descriptors that crossed
+// exec (not close-on-exec, as everything Go opens is), refuses without
+// touching any when one is missing, marks the adopted ones close-on-exec,
+// unsets the variables so that grandchildren cannot misread them, and runs
+// the child hooks. Inherited lists the files; IsChild reports whether
+// Start started this process.
 //
 // A child in another language that expects sd_listen_fds(3) needs a
 // correct LISTEN_PID; exec keeps the pid, so a shell can set it:
@@ -74,12 +79,12 @@
 // # Upgrades: Upgrader
 //
 //	u, err := fork.NewUpgrader(fork.UpgradeOptions{PIDFile: "/run/app.pid"})
+//	defer u.Stop()
 //	ln, err := u.Listen("tcp", ":8080") // the parent's socket, if it passed one
-//	go srv.Serve(ln)
-//	u.Ready()                           // the parent's Upgrade returns nil now
+//	go func() { errc <- u.Serve(srv, ln) }() // serves until Exit, then drains
+//	u.Ready()                               // the parent's Upgrade returns nil now
 //	// on SIGHUP: go u.Upgrade(); on SIGTERM: u.Stop()
-//	<-u.Exit()                          // a successor serves, or Stop was called
-//	drain(srv, ln)                      // see "Draining" below
+//	err = <-errc                            // drained: no sent request went unanswered
 //
 // Upgrade re-executes the binary with Start, passing every listener,
 // packet socket and file the Upgrader registered plus two pipes, and waits
@@ -95,24 +100,31 @@
 // ready and never handed over. When NOTIFY_SOCKET is set, Ready sends
 // systemd MAINPID and READY=1, so that systemd follows the new process
 // (the unit needs NotifyAccess=all). The PID file is replaced atomically
-// at Ready.
+// at Ready. Sockets the Upgrader creates are made with
+// UpgradeOptions.ListenConfig (SO_REUSEPORT and the like); inherited ones
+// keep the options they were created with.
 //
-// # Draining
+// # Draining: Serve
 //
-// After Exit, the old process must finish what it accepted. http.Server's
-// Shutdown alone is not enough: a connection it accepted just before
-// Shutdown whose request arrives just after is closed unanswered (net/http
-// checks for shutdown after reading a request), and a client that opened
-// a fresh connection sees an error. Stop accepting and end keep-alive
-// first, then let every accepted connection finish:
+// After Exit, the old process must answer every request a client has sent
+// it, and http.Server's Shutdown does not: right after reading a request,
+// net/http drops it unanswered when the server is shutting down (its
+// connection loop checks for shutdown after reading a request), so a connection accepted just before Shutdown whose
+// request arrives just after fails; and Shutdown, like
+// SetKeepAlivesEnabled(false), closes idle kept-alive connections at once,
+// under clients that may be sending their next request on them (Go's
+// client then silently resends a GET, and fails a POST).
 //
-//	srv.SetKeepAlivesEnabled(false) // idle connections close; busy ones after their response
-//	ln.Close()                      // the successor keeps the socket and its queue
-//	// wait until no connection is open (count them with srv.ConnState)
-//	srv.Shutdown(ctx)
-//
-// The tests drain this way and see no failed request over 20 upgrades
-// under load, with clients that reuse connections and clients that do not.
+// Serve drains the way HTTP allows: it closes the listener (the successor
+// accepts what is queued), answers every request on the connections it
+// accepted, ends each HTTP/1 connection at a response with
+// "Connection: close", closes one that stays idle only after
+// UpgradeOptions.Linger, sends GOAWAY to HTTP/2 connections and lets their
+// streams finish, and returns nil when no connection is left (or an error
+// wrapping os.ErrDeadlineExceeded, with the count of connections cut,
+// after DrainTimeout). The tests upgrade a server 20 times under load with
+// clients on fresh connections, kept-alive GETs and kept-alive POSTs, and
+// see no failed request and no resend.
 //
 // # Guarantees
 //
@@ -128,6 +140,14 @@
 // The companion package forktest snapshots open descriptors by identity
 // and lists child processes, for tests of programs built on this one.
 //
+// # Errors
+//
+// The Upgrader's own sentinels are the ones a caller branches on:
+// ErrInProgress, ErrNotReady, ErrUpgraded, ErrStopped and, inside an
+// *UpgradeError, ErrChildExited. Misuse and malformed input wrap
+// os.ErrInvalid, timeouts os.ErrDeadlineExceeded.
+//
 // Only Linux is supported; elsewhere Start, NewUpgrader and the Upgrader's
-// methods return an error wrapping ErrUnsupported, and Init adopts nothing.
+// methods return an error wrapping errors.ErrUnsupported, and Init adopts
+// nothing.
 package fork

@@ -4,6 +4,8 @@ package fork_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -71,28 +73,44 @@ func ExampleAtFork() {
 
 // The life of a server under an Upgrader. This is the first generation:
 // Listen opens a new socket; in a process started by Upgrade it would
-// return the parent's. Here Stop stands in for SIGTERM.
+// return the parent's. Serve serves until Exit, then drains. Here Stop
+// stands in for SIGTERM; a successful Upgrade (on SIGHUP) ends Serve the
+// same way.
 func ExampleUpgrader() {
 	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
 	if err != nil {
 		panic(err)
 	}
+	defer u.Stop()
 	ln, err := u.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
-	// go srv.Serve(ln)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "hello")
+	})}
+	served := make(chan error, 1)
+	go func() { served <- u.Serve(srv, ln) }()
 	if err := u.Ready(); err != nil {
 		panic(err)
 	}
 	fmt.Println("serving; started by an upgrade:", u.HasParent())
 
+	client := &http.Client{Transport: &http.Transport{}}
+	resp, err := client.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Print(string(body))
+	client.CloseIdleConnections() // else the drain waits Linger for it
+
 	// On SIGHUP: go u.Upgrade(). On SIGTERM:
 	u.Stop()
-	<-u.Exit()
-	fmt.Println("draining")
-	ln.Close() // srv.Shutdown(ctx)
+	fmt.Println("drained:", <-served)
 	// Output:
 	// serving; started by an upgrade: false
-	// draining
+	// hello
+	// drained: <nil>
 }

@@ -10,21 +10,31 @@
 //	                 to every subscriber of an observer.Subject
 //	kill -TERM PID   drain and exit
 //
-// Every request goes through slowlog's middleware; /debug/slowlog serves
-// the recent slow requests and per-route statistics as JSON. The TLS
+// fork.Upgrader.Serve serves and, once a successor is ready (or on
+// SIGTERM), drains without failing a request a client has sent. Every
+// request goes through slowlog's middleware; /debug/slowlog serves the
+// recent slow requests and per-route statistics as JSON. The TLS
 // certificate and key are read from DIR/cert.pem and DIR/key.pem through a
-// tlsutil.Reloader; when they are missing, a throwaway CA issues them for
-// localhost and 127.0.0.1, with its certificate in DIR/ca.pem:
+// tlsutil.Reloader; when they are missing, the program makes a throwaway CA
+// (its certificate in DIR/ca.pem) and has it issue them for localhost,
+// 127.0.0.1 and ::1:
 //
 //	curl --cacert DIR/ca.pem https://localhost:8443/
 package main
 
 import (
-	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -35,7 +45,6 @@ import (
 	"time"
 
 	"github.com/sturdy-go/sturdy/fork"
-	"github.com/sturdy-go/sturdy/internal/testpki"
 	"github.com/sturdy-go/sturdy/observer"
 	"github.com/sturdy-go/sturdy/slowlog"
 	"github.com/sturdy-go/sturdy/tlsutil"
@@ -63,7 +72,24 @@ func run(out io.Writer, args []string) int {
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (inherited across upgrades)")
 	certDir := fs.String("certdir", filepath.Join(os.TempDir(), "sturdy-upgrade"), "directory of cert.pem and key.pem")
 	slow := fs.Duration("slow", 50*time.Millisecond, "log requests slower than this")
+	fs.Usage = func() {
+		fmt.Fprint(out, `usage: upgrade [-addr host:port] [-certdir DIR] [-slow duration]
+
+An HTTPS server that upgrades itself in place without failing a request:
+kill -HUP re-executes the binary (the new process inherits the listening
+socket; the old one drains and exits once the new one is ready), kill -USR1
+re-reads the certificate files, kill -TERM drains and exits. /debug/slowlog
+lists the slow requests. Without DIR/cert.pem and DIR/key.pem it makes a
+throwaway CA (DIR/ca.pem) and a certificate for localhost.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	pid := os.Getpid()
@@ -131,22 +157,18 @@ func serve(addr, certDir string, slow time.Duration, say func(string, ...any)) e
 	}
 	tlsConfig := tlsutil.ServerConfig()
 	tlsConfig.GetCertificate = reloader.GetCertificate
-	var open atomic.Int64 // connections accepted and not yet closed
+	if len(tlsConfig.NextProtos) == 0 {
+		tlsConfig.NextProtos = []string{"h2", "http/1.1"}
+	}
 	srv := &http.Server{
 		Handler:           sl.Middleware(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Minute,
-		ConnState: func(_ net.Conn, state http.ConnState) {
-			switch state {
-			case http.StateNew:
-				open.Add(1)
-			case http.StateClosed, http.StateHijacked:
-				open.Add(-1)
-			}
-		},
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(tls.NewListener(ln, tlsConfig)) }()
+	// Serve serves until this process should exit (a successor is ready,
+	// or Stop), then drains: every request a client has sent is answered.
+	served := make(chan error, 1)
+	go func() { served <- upg.Serve(srv, tls.NewListener(ln, tlsConfig)) }()
 
 	if err := upg.Ready(); err != nil {
 		return err
@@ -182,35 +204,14 @@ func serve(addr, certDir string, slow time.Duration, say func(string, ...any)) e
 			if err != nil {
 				say("upgrade failed, still serving: %v", err)
 			}
-		case <-upg.Exit():
-			return drain(srv, ln, &open, say)
-		case err := <-serveErr:
-			return fmt.Errorf("serve: %w", err)
+		case err := <-served:
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			say("drained, exiting")
+			return nil
 		}
 	}
-}
-
-// drain finishes what this process accepted, without refusing anything.
-// Shutdown alone is not enough: a connection accepted just before it whose
-// request arrives just after would be closed unanswered. So: end
-// keep-alive, stop accepting (the successor keeps the socket and its
-// queue), let every open connection finish, then shut down.
-func drain(srv *http.Server, ln net.Listener, open *atomic.Int64, say func(string, ...any)) error {
-	srv.SetKeepAlivesEnabled(false)
-	ln.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for open.Load() > 0 {
-		if time.Now().After(deadline) {
-			say("%d connections still open after 30s; closing them", open.Load())
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(ctx)
-	say("drained, exiting")
-	return err
 }
 
 // ensureCert returns the certificate and key files in dir, issuing them
@@ -223,19 +224,81 @@ func ensureCert(dir string) (certFile, keyFile string, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", err
 	}
-	t := testpki.Standalone
-	ca := testpki.NewRoot(t, testpki.CommonName("upgrade example CA"))
-	leaf := ca.Leaf(t, testpki.DNS("localhost"), testpki.IPs(net.IPv4(127, 0, 0, 1), net.IPv6loopback))
-	tmpCert, tmpKey := leaf.WritePEM(t, dir)
-	if err := os.Rename(tmpKey, keyFile); err != nil {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
 		return "", "", err
 	}
-	if err := os.Rename(tmpCert, certFile); err != nil {
+	now := time.Now()
+	caTemplate := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "upgrade example CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(30 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
+	if err != nil {
 		return "", "", err
 	}
-	caFile := testpki.WriteCAPEM(t, dir, ca)
-	if err := os.Rename(caFile, filepath.Join(dir, "ca.pem")); err != nil {
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
 		return "", "", err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(30 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return "", "", err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	// The key first and the certificate last, each renamed into place: a
+	// process that sees cert.pem finds its key too.
+	for _, f := range []struct {
+		name, typ string
+		der       []byte
+		mode      os.FileMode
+	}{
+		{"ca.pem", "CERTIFICATE", caDER, 0o644},
+		{"key.pem", "PRIVATE KEY", keyDER, 0o600},
+		{"cert.pem", "CERTIFICATE", leafDER, 0o644},
+	} {
+		if err := writePEM(filepath.Join(dir, f.name), f.typ, f.der, f.mode); err != nil {
+			return "", "", err
+		}
 	}
 	return certFile, keyFile, nil
+}
+
+// serial returns a random 128-bit certificate serial number.
+func serial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		panic(err) // crypto/rand does not fail
+	}
+	return n
+}
+
+// writePEM replaces path with one PEM block, atomically.
+func writePEM(path, typ string, der []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

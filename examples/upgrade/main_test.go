@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +25,10 @@ import (
 )
 
 const serverEnv = "STURDY_UPGRADE_EXAMPLE_SERVER"
+
+// hangGuard bounds every wait: a wait that reaches it means something
+// hangs; it is no speed threshold.
+const hangGuard = 5 * time.Minute
 
 func TestMain(m *testing.M) {
 	if os.Getenv(serverEnv) == "1" {
@@ -131,14 +136,14 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 		}
 	}()
 
-	m := out.wait(t, regexp.MustCompile(`^pid (\d+): serving https://(\S+)$`), 30*time.Second)
+	m := out.wait(t, regexp.MustCompile(`^pid (\d+): serving https://(\S+)$`), hangGuard)
 	addr := m[2]
 	// Half the clients reuse connections, half open one per request: the
 	// two ways a drain can drop a request.
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, MaxIdleConnsPerHost: 8}
 	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: 20 * time.Second}
-	oneShot := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+	client := &http.Client{Transport: transport}
+	oneShot := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, DisableKeepAlives: true}}
 	base := "https://" + addr
 
@@ -146,7 +151,7 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 	var ok, failed atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
-	seen := map[string]bool{}
+	seen := map[string]int{} // requests served, by pid
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := 0; i < 4; i++ {
@@ -182,7 +187,7 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 				}
 				ok.Add(1)
 				mu.Lock()
-				seen[resp.Header.Get("X-Pid")] = true
+				seen[resp.Header.Get("X-Pid")]++
 				mu.Unlock()
 			}
 		}()
@@ -191,11 +196,22 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 	serving := regexp.MustCompile(`^pid (\d+): serving https://`)
 	for i := 0; i < 3; i++ {
 		old := pids[len(pids)-1]
-		time.Sleep(200 * time.Millisecond) // let requests reach this generation
+		// Let requests reach this generation before replacing it.
+		for deadline := time.Now().Add(hangGuard); ; time.Sleep(time.Millisecond) {
+			mu.Lock()
+			n := seen[strconv.Itoa(old)]
+			mu.Unlock()
+			if n >= 20 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("generation %d served only %d requests", old, n)
+			}
+		}
 		if err := syscall.Kill(old, syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		m := out.waitAll(t, 30*time.Second, serving, regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting$`, old)))
+		m := out.waitAll(t, hangGuard, serving, regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting$`, old)))
 		pid, _ := strconv.Atoi(m[0][1])
 		if pid == old {
 			t.Fatalf("upgrade %d: the same pid %d announced serving again", i+1, pid)
@@ -209,7 +225,7 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 	if err := syscall.Kill(current, syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	out.wait(t, regexp.MustCompile(fmt.Sprintf(`^pid %d: serving certificate %s `, current, newLeaf.Cert.SerialNumber)), 10*time.Second)
+	out.wait(t, regexp.MustCompile(fmt.Sprintf(`^pid %d: serving certificate %s `, current, newLeaf.Cert.SerialNumber)), hangGuard)
 	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool()})
 	if err != nil {
 		t.Fatal(err)
@@ -258,12 +274,61 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 	if err := syscall.Kill(current, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	out.wait(t, regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting$`, current)), 30*time.Second)
+	out.wait(t, regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting$`, current)), hangGuard)
 }
 
 func TestBadFlag(t *testing.T) {
 	var out strings.Builder
 	if code := run(&out, []string{"-nope"}); code != 2 {
 		t.Fatalf("run(-nope) = %d, want 2", code)
+	}
+}
+
+// TestHelp: -h prints a usage line, what the program does and its flags,
+// and exits 0.
+func TestHelp(t *testing.T) {
+	var out strings.Builder
+	if code := run(&out, []string{"-h"}); code != 0 {
+		t.Fatalf("run(-h) = %d, want 0", code)
+	}
+	for _, want := range []string{"usage: upgrade ", "kill -HUP", "-addr", "-certdir", "-slow"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-h output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestEnsureCert: the certificate the program makes for itself verifies
+// against its ca.pem for localhost and both loopback addresses, and a
+// second call keeps the files.
+func TestEnsureCert(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	certFile, keyFile, err := ensureCert(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		t.Fatal("ca.pem holds no certificate")
+	}
+	for _, name := range []string{"localhost", "127.0.0.1", "::1"} {
+		if _, err := pair.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: roots}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	before, _ := os.ReadFile(certFile)
+	if _, _, err := ensureCert(dir); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(certFile); string(after) != string(before) {
+		t.Error("a second ensureCert replaced the certificate")
 	}
 }
