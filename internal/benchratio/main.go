@@ -61,9 +61,10 @@ func main() {
 		readme    = flag.String("readme", "", "write the table between the benchratio markers of this file")
 		list      = flag.Bool("list", false, "print the families and exit")
 		timeout   = flag.Duration("timeout", 5*time.Minute, "give up on one run of a test binary after this long")
+		raw       = flag.String("raw", "", "also write every run's output to this file, for checking a figure")
 	)
 	flag.Parse()
-	if err := run(os.Stdout, os.Stderr, options{*famRE, *rounds, *benchtime, *readme, *list, *timeout}); err != nil {
+	if err := run(os.Stdout, os.Stderr, options{*famRE, *rounds, *benchtime, *readme, *list, *timeout, *raw}); err != nil {
 		fmt.Fprintf(os.Stderr, "benchratio: %v\n", err)
 		os.Exit(1)
 	}
@@ -76,6 +77,7 @@ type options struct {
 	readme    string
 	list      bool
 	timeout   time.Duration
+	raw       string
 }
 
 func run(stdout, stderr io.Writer, o options) error {
@@ -113,7 +115,15 @@ func run(stdout, stderr io.Writer, o options) error {
 	defer os.RemoveAll(tmp)
 
 	r := &runner{root: root, tmp: tmp, log: stderr, timeout: o.timeout,
-		bins: map[string]binary{}, memo: map[runKey]runResult{}}
+		bins: map[string]binary{}, memo: map[runKey]runResult{}, raw: io.Discard}
+	if o.raw != "" {
+		f, err := os.Create(o.raw)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r.raw = f
+	}
 	start := time.Now()
 	res := make([][]runPair, len(fams))
 	for round := range o.rounds {
@@ -206,6 +216,7 @@ type runner struct {
 	timeout   time.Duration
 	bins      map[string]binary
 	memo      map[runKey]runResult
+	raw       io.Writer // every run's output, each after a "# round" line
 }
 
 // binary returns pkg's test binary, building it on first use.
@@ -246,7 +257,9 @@ func (r *runner) run(pkg, pattern, benchtime string, round int) runResult {
 	cmd.Dir = filepath.Join(r.root, pkg) // as go test does: testdata is relative to it
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	t0 := time.Now()
 	err := cmd.Run()
+	fmt.Fprintf(r.raw, "# round %d %s %s (%v)\n%s", round+1, pkg, pattern, time.Since(t0).Round(time.Millisecond), out.Bytes())
 	res := runResult{bench: parse(out.Bytes())}
 	if err != nil {
 		res.err = fmt.Errorf("%s -test.bench %q failed: %s", pkg, pattern, failLine(out.Bytes(), err))
@@ -409,9 +422,13 @@ type row struct {
 func summarize(f family, rounds []runPair) []row {
 	op, oursRE := parsePattern(f.Ours)
 	bp, baseRE := parsePattern(f.Base)
-	type side struct{ ours, base metrics }
+	type side struct {
+		ours, base         metrics
+		oursName, baseName string
+	}
 	byKey := map[string][]side{} // per key, one entry per round
 	impls := map[string]string{}
+	var ambiguous []string // two benchmarks of one side that pair under one key
 	var keys []string
 	var errs []string
 	oursSeen, baseSeen := false, false
@@ -432,12 +449,18 @@ func summarize(f family, rounds []runPair) []row {
 				byKey[k] = make([]side, len(rounds))
 				impls[k] = differing(name, op, bp)
 			}
-			byKey[k][ri].ours = m
+			if prev := byKey[k][ri].oursName; prev != "" {
+				ambiguous = append(ambiguous, prev+" and "+name)
+			}
+			byKey[k][ri].ours, byKey[k][ri].oursName = m, name
 		}
 		for name, m := range base {
 			k := pairKey(name, op, bp)
 			if s, ok := byKey[k]; ok {
-				s[ri].base = m
+				if prev := s[ri].baseName; prev != "" {
+					ambiguous = append(ambiguous, prev+" and "+name)
+				}
+				s[ri].base, s[ri].baseName = m, name
 				if !strings.Contains(impls[k], " vs ") {
 					impls[k] += " vs " + differing(name, op, bp)
 				}
@@ -456,6 +479,8 @@ func summarize(f family, rounds []runPair) []row {
 		return row{family: f.Name, key: f.Name, label: f.Label, target: f.Target, missing: why, verdict: "missing"}
 	}
 	switch {
+	case len(ambiguous) > 0:
+		return []row{missingRow("ambiguous patterns: " + ambiguous[0] + " both match one row; anchor the levels with ^ and $")}
 	case !oursSeen && !baseSeen:
 		return []row{missingRow("no benchmark matches " + f.Ours + " or " + f.Base)}
 	case !oursSeen:

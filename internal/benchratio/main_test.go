@@ -120,8 +120,15 @@ func TestMissing(t *testing.T) {
 			t.Errorf("%s: %+v, want a missing row with %q", c.name, rows, c.want)
 		}
 	}
+	// An unanchored level matches two benchmarks that pair under one key.
+	g := family{Name: "VsPython", Ours: "^VsPython$/bio$", Base: "^VsPython$/^python-memorybio$", Unit: "MB/s"}
+	both := "BenchmarkVsPython/bio-2 1 1 ns/op 2000 MB/s\nBenchmarkVsPython/python-memorybio-2 1 1 ns/op 1000 MB/s\n"
+	rows := summarize(g, rounds([]string{both}, []string{both}))
+	if len(rows) != 1 || !strings.Contains(rows[0].missing, "ambiguous") {
+		t.Errorf("unanchored pattern: %+v", rows)
+	}
 	failed := []runPair{{ours: runResult{err: errString("./hashtable does not build: x.go:1: syntax error")}, base: runResult{err: errString("./hashtable does not build: x.go:1: syntax error")}}}
-	rows := summarize(f, failed)
+	rows = summarize(f, failed)
 	if len(rows) != 1 || !strings.Contains(rows[0].missing, "does not build") {
 		t.Fatalf("build failure: %+v", rows)
 	}
