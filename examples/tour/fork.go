@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,42 +14,41 @@ import (
 	"github.com/sturdy-go/sturdy/fork"
 )
 
-// childEnv marks the tour's own child process.
+// childEnv marks the tour's own child process: the new generation of its
+// upgrade.
 const childEnv = "STURDY_TOUR_CHILD"
 
-// forkChild is the child's whole life: answer one HTTP request on the
-// listener it inherited, then exit.
+// forkChild is the new generation's whole life: take over the listener
+// the tour passed, serve until the tour has gone, drain, exit.
 func forkChild() int {
-	var ln net.Listener
-	for _, nf := range fork.Inherited() {
-		if nf.Name == "http" {
-			l, err := net.FileListener(nf.File)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "tour child: %v\n", err)
-				return 1
-			}
-			nf.File.Close()
-			ln = l
-		}
-	}
-	if ln == nil {
-		fmt.Fprintln(os.Stderr, "tour child: no listener named http was inherited")
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "tour child: %v\n", err)
 		return 1
+	}
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
+	if err != nil {
+		return fail(err)
+	}
+	defer u.Stop()
+	ln, err := u.Listen("tcp", "127.0.0.1:0") // the parent's very socket
+	if err != nil {
+		return fail(err)
 	}
 	defer ln.Close()
-	conn, err := ln.Accept()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "tour child: %v\n", err)
-		return 1
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "pid %d (the new generation, started by an upgrade: %v) answered %s %s\n   its descriptors: %s\n",
+			os.Getpid(), u.HasParent(), r.Method, r.URL.Path, describeFDs())
+	})}
+	served := make(chan error, 1)
+	go func() { served <- u.Serve(srv, ln) }()
+	if err := u.Ready(); err != nil {
+		return fail(err)
 	}
-	defer conn.Close()
-	req, err := http.ReadRequest(bufio.NewReader(conn))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "tour child: %v\n", err)
-		return 1
+	<-u.ParentExited()
+	u.Stop()
+	if err := <-served; err != nil {
+		return fail(err)
 	}
-	body := fmt.Sprintf("child pid %d answered %s %s\n   child's descriptors: %s\n", os.Getpid(), req.Method, req.URL.Path, describeFDs())
-	fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 	return 0
 }
 
@@ -87,20 +83,12 @@ func describeFDs() string {
 	return strings.Join(parts, " ") + " (" + verdict + ")"
 }
 
+// tourFork upgrades a server in place: the tour serves, re-executes itself
+// as the new generation, which takes over the listening socket, and
+// drains with Serve while the new one answers.
 func tourFork(w io.Writer) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	lnFile, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		return err
-	}
-	defer lnFile.Close()
-
-	// A file this process opened and does not pass: the child must not
-	// get it.
+	// A file this process opened and does not pass: the new generation
+	// must not get it.
 	secret, err := os.CreateTemp("", "tour-secret")
 	if err != nil {
 		return err
@@ -112,40 +100,71 @@ func tourFork(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), childEnv+"=1")
-	cmd.Stderr = os.Stderr
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{Path: exe, Args: []string{}, Env: append(os.Environ(), childEnv+"=1")})
+	if err != nil {
+		return err
+	}
+	defer u.Stop()
+	ln, err := u.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "pid %d (the tour) answered %s %s\n", os.Getpid(), r.Method, r.URL.Path)
+	})}
+	served := make(chan error, 1)
+	go func() { served <- u.Serve(srv, ln) }()
+	if err := u.Ready(); err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	get := func(path string) error {
+		resp, err := client.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		closing := ""
+		if resp.Close {
+			closing = " [Connection: close]"
+		}
+		fmt.Fprintf(w, "   %s%s\n", strings.TrimSuffix(string(body), "\n"), closing)
+		if strings.Contains(string(body), "LEAKED") {
+			return fmt.Errorf("the new generation inherited a file it was not given")
+		}
+		return nil
+	}
+	if err := get("/before"); err != nil {
+		return err
+	}
+
 	var prepared, parented bool
 	fork.AtFork(func() { prepared = true }, func() { parented = true }, nil)
 	start := time.Now()
-	if err := fork.Start(cmd, fork.NamedFile{Name: "http", File: lnFile}); err != nil {
+	if err := u.Upgrade(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "   started child pid %d with exactly stdio and one named listener (hooks ran: prepare %v, parent %v)\n", cmd.Process.Pid, prepared, parented)
-
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get("http://" + ln.Addr().String() + "/hello")
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+	fmt.Fprintf(w, "   upgrade: the new generation took the listener and was ready in %v (hooks ran: prepare %v, parent %v)\n",
+		time.Since(start).Round(10*time.Microsecond), prepared, parented)
+	// The kept-alive connection still leads to the tour, which answers
+	// and ends it at that response.
+	if err := get("/during"); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
+	start = time.Now()
+	if err := <-served; err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	fmt.Fprintf(w, "   the tour drained in %v: every request it had was answered\n", time.Since(start).Round(10*time.Microsecond))
+	if err := get("/after"); err != nil {
 		return err
 	}
-	elapsed := time.Since(start)
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("child: %w", err)
-	}
-	fmt.Fprintf(w, "   %s", body)
-	fmt.Fprintf(w, "   from start to answer: %v; the child exited cleanly; %s stayed with the parent\n", elapsed.Round(10*time.Microsecond), filepath.Base(secret.Name()))
-	if strings.Contains(string(body), "LEAKED") {
-		return fmt.Errorf("the child inherited a file it was not given: %s", body)
-	}
-	if !strings.Contains(string(body), "answered GET /hello") {
-		return fmt.Errorf("unexpected answer %q", body)
-	}
+	fmt.Fprintf(w, "   %s stayed with the tour; stopping lets the new generation see its parent go and exit\n", filepath.Base(secret.Name()))
 	return nil
 }
