@@ -184,6 +184,28 @@ func reap(t testing.TB, pid int, timeout time.Duration) syscall.WaitStatus {
 	}
 }
 
+// reapOrGone is reap for a process that another process may reap first
+// (an old server generation reaps its successor if that one exits while
+// it still drains). seen is false when pid was gone, reaped by someone
+// else, before this process could: its status is unknown then.
+func reapOrGone(t testing.TB, pid int, timeout time.Duration) (ws syscall.WaitStatus, seen bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+		switch {
+		case err == nil && got == pid:
+			return ws, true
+		case err == syscall.ECHILD && syscall.Kill(pid, 0) == syscall.ESRCH:
+			return ws, false
+		case err != nil && err != syscall.ECHILD && err != syscall.EINTR:
+			t.Errorf("wait4(%d): %v", pid, err)
+			return ws, false
+		}
+	}
+	t.Errorf("process %d was not reaped within %v", pid, timeout)
+	return ws, false
+}
+
 // checkNoChildren fails t if any process still has this one as parent,
 // running or zombie.
 func checkNoChildren(t testing.TB) {
