@@ -276,7 +276,10 @@ func startServer(t *testing.T) *testServer {
 	dir := t.TempDir()
 	pidFile := dir + "/pid"
 	s := &testServer{cmd: exec.Command(exe), out: dir + "/out"}
-	s.cmd.Env = roleEnv("server", envAddr+"=127.0.0.1:0", envPIDFile+"="+pidFile, envOut+"="+s.out)
+	// FORK_TEST_DRAIN=shutdown runs the servers with srv.Shutdown instead
+	// of Serve, to see the load test catch what Serve prevents.
+	s.cmd.Env = roleEnv("server", envAddr+"=127.0.0.1:0", envPIDFile+"="+pidFile, envOut+"="+s.out,
+		envMode+"="+os.Getenv("FORK_TEST_DRAIN"))
 	s.cmd.Stderr = os.Stderr
 	if err := Start(s.cmd); err != nil {
 		t.Fatal(err)

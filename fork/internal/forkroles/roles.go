@@ -8,6 +8,8 @@
 package forkroles
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -293,7 +295,8 @@ func echo(l net.Listener) {
 // succeeded. /hold answers "holding" at once and then holds the request
 // until the client goes. The first generation writes its address to
 // $FORKHELPER_OUT; a later one creates $FORKHELPER_OUT.parent-exited.<pid>
-// when it sees its parent go.
+// when it sees its parent go. With $FORKHELPER_MODE=shutdown it drains the
+// way Serve replaces, with srv.Shutdown alone, for comparison runs.
 func server() {
 	if err := fork.Init(); err != nil {
 		die("init: %v", err)
@@ -361,7 +364,21 @@ func server() {
 		}
 	}()
 	served := make(chan error, 1)
-	go func() { served <- u.Serve(srv, l) }()
+	if os.Getenv(EnvMode) == "shutdown" {
+		// The recipe Serve replaces, for comparison runs: serve, and on
+		// Exit shut down.
+		go func() {
+			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				die("serve: %v", err)
+			}
+		}()
+		go func() {
+			<-u.Exit()
+			served <- srv.Shutdown(context.Background())
+		}()
+	} else {
+		go func() { served <- u.Serve(srv, l) }()
+	}
 	if err := u.Ready(); err != nil {
 		die("%v", err)
 	}
