@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -341,4 +342,119 @@ func startBenchPython(b *testing.B) *benchPython {
 		cmd.Wait()
 	})
 	return &benchPython{stdin: stdin, out: bufio.NewReader(stdout)}
+}
+
+// idleConns is how many idle connections BenchmarkIdle holds.
+const idleConns = 10000
+
+// BenchmarkIdle holds 10,000 idle TLS 1.3 connections after their
+// handshake and reports what one connection endpoint costs while it
+// waits: B/conn is live heap plus goroutine stacks, split into heap-B/conn
+// and stack-B/conn, and goroutines/conn. Each connection is a client and a
+// server endpoint of the family's kind, and the figures are per endpoint.
+// bio holds Conns fed by the caller; the baseline, tlspipe, is crypto/tls
+// over net.Pipe with one goroutine per endpoint blocked in Read, as a
+// goroutine-per-connection server runs, each reading into 512 bytes.
+func BenchmarkIdle(b *testing.B) {
+	b.Run(fmt.Sprintf("bio/conns=%d", idleConns), func(b *testing.B) {
+		ccfg, scfg := benchConfigs(b)
+		benchIdle(b, func(n int) func() {
+			conns := make([]*Conn, 0, 2*n)
+			wire := make([]byte, 16<<10)
+			one := make([]byte, 1)
+			for range n {
+				client, server := Client(ccfg), Server(scfg)
+				client.Handshake()
+				for flow(b, client, server, wire) || flow(b, server, client, wire) {
+				}
+				// As with crypto/tls: the client has read its session
+				// tickets.
+				server.Write([]byte("x"))
+				flow(b, server, client, wire)
+				if _, err := client.Read(one); err != nil {
+					b.Fatal(err)
+				}
+				conns = append(conns, client, server)
+			}
+			return func() {
+				for _, c := range conns {
+					c.Close()
+					c.CloseIncoming()
+				}
+			}
+		})
+	})
+	b.Run(fmt.Sprintf("tlspipe/conns=%d", idleConns), func(b *testing.B) {
+		ccfg, scfg := benchConfigs(b)
+		benchIdle(b, func(n int) func() {
+			conns := make([]*tls.Conn, 0, 2*n)
+			var wg sync.WaitGroup
+			for range n {
+				a, z := net.Pipe()
+				client, server := tls.Client(a, ccfg), tls.Server(z, scfg)
+				done := make(chan error, 1)
+				go func() { done <- server.Handshake() }()
+				if err := client.Handshake(); err != nil {
+					b.Fatal(err)
+				}
+				if err := <-done; err != nil {
+					b.Fatal(err)
+				}
+				for _, c := range []*tls.Conn{client, server} {
+					wg.Go(func() {
+						buf := make([]byte, 512)
+						for {
+							if _, err := c.Read(buf); err != nil {
+								return
+							}
+						}
+					})
+				}
+				// The client has read its session tickets (its goroutine
+				// reads the "x").
+				if _, err := server.Write([]byte("x")); err != nil {
+					b.Fatal(err)
+				}
+				conns = append(conns, client, server)
+			}
+			return func() {
+				for _, c := range conns {
+					c.NetConn().Close()
+				}
+				wg.Wait()
+			}
+		})
+	})
+}
+
+// benchIdle measures what hold(n) keeps alive: it opens n idle
+// connections and returns how to close them.
+func benchIdle(b *testing.B, hold func(n int) (closeAll func())) {
+	b.ReportAllocs()
+	var heap, stack, goroutines float64
+	for range b.N {
+		before, g0 := liveMemory()
+		closeAll := hold(idleConns)
+		after, g1 := liveMemory()
+		endpoints := float64(2 * idleConns)
+		heap += float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / endpoints
+		stack += float64(int64(after.StackInuse)-int64(before.StackInuse)) / endpoints
+		goroutines += float64(g1-g0) / endpoints
+		closeAll()
+	}
+	n := float64(b.N)
+	b.ReportMetric((heap+stack)/n, "B/conn")
+	b.ReportMetric(heap/n, "heap-B/conn")
+	b.ReportMetric(stack/n, "stack-B/conn")
+	b.ReportMetric(goroutines/n, "goroutines/conn")
+}
+
+// liveMemory collects garbage, then reads the heap and stack figures and
+// the number of goroutines.
+func liveMemory() (runtime.MemStats, int) {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m, runtime.NumGoroutine()
 }

@@ -26,8 +26,7 @@ type buffer struct {
 func (q *buffer) Len() int { return len(q.b) - q.r }
 
 // read moves unread bytes into p. It never moves the unread bytes or the
-// free space after them, so a slice from tail stays valid across reads
-// (the engine may be parked while filling one).
+// free space after them, so a slice from tail stays valid across reads.
 func (q *buffer) read(p []byte) int {
 	n := copy(p, q.b[q.r:])
 	q.r += n

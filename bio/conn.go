@@ -62,11 +62,13 @@ func (a Addr) String() string { return string(a) }
 // memory. See the package documentation for the model and the pump loop.
 //
 // Conn is safe for concurrent use: its methods are serialized, and none of
-// them waits for the peer. crypto/tls runs only inside a method call, on a
-// goroutine the Conn owns; tls.Config callbacks run there too, so they must
-// not call back into the same Conn. Nor should they hold a reference to it:
-// a Conn reachable from its own config is never collected, so the cleanup
-// that ends the engine of an abandoned Conn cannot run.
+// them waits for the peer. crypto/tls runs only inside a method call: the
+// handshake on a goroutine the Conn owns until the handshake ends, records
+// after it on the caller's goroutine. tls.Config callbacks run in the
+// handshake, so they must not call back into the same Conn. Nor should
+// they hold a reference to it: a Conn reachable from its own config is
+// never collected, so the cleanup that ends the handshake goroutine of an
+// abandoned Conn cannot run.
 type Conn struct {
 	e *engine
 }
@@ -150,7 +152,8 @@ func (e *engine) ensureStarted() {
 	}
 }
 
-// running reports whether the goroutine is parked and can be stepped.
+// running reports whether the handshake goroutine is parked and can be
+// stepped.
 func (e *engine) running() bool { return e.started && !e.exited }
 
 // WriteIncoming gives the Conn ciphertext received from the peer. It
@@ -179,19 +182,21 @@ func (c *Conn) WriteIncoming(p []byte) (int, error) {
 		return 0, nil
 	}
 	e.ensureStarted()
-	if !e.running() {
-		return len(p), nil // failed, closed or finished: the next call says which
-	}
-	if e.reason != parkInput {
-		// The engine waits for Read or ReadOutgoing; keep the bytes.
+	if e.running() && e.reason != parkInput {
+		// The handshake waits for ReadOutgoing; keep the bytes.
 		return e.keep(p)
 	}
 	e.feed = p
-	e.step()
+	if e.running() {
+		e.step() // the handshake takes what it needs
+	}
+	if e.open() {
+		e.decrypt() // records after the handshake, on this goroutine
+	}
 	rest := e.feed
 	e.feed = nil
-	if !e.running() {
-		return len(p), nil
+	if !e.running() && !e.open() {
+		return len(p), nil // failed, closed or finished: the next call says which
 	}
 	n, err := e.keep(rest)
 	e.in.release()
@@ -226,6 +231,9 @@ func (c *Conn) CloseIncoming() {
 	if e.running() && e.reason == parkInput && e.in.Len() == 0 {
 		e.step()
 	}
+	if e.open() {
+		e.decrypt() // the end of the stream, once what was kept is read
+	}
 }
 
 // ReadOutgoing moves ciphertext for the peer into p. It returns 0, nil when
@@ -238,6 +246,9 @@ func (c *Conn) ReadOutgoing(p []byte) (int, error) {
 	n := e.out.read(p)
 	if e.running() && e.reason == parkFlush && e.out.Len() <= e.maxOut {
 		e.step()
+	}
+	if e.stalled && e.open() && e.out.Len() <= e.maxOut {
+		e.decrypt() // stopped while the replies were not drained
 	}
 	if e.out.Len() == 0 {
 		e.replies = false
@@ -290,17 +301,18 @@ func (c *Conn) Read(p []byte) (int, error) {
 	e := c.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.plain.Len() == 0 && e.stalled && e.open() {
+		e.decrypt() // stopped while buffers were full
+	}
 	if e.plain.Len() > 0 {
 		if len(p) == 0 {
 			return 0, nil
 		}
 		n := e.plain.read(p)
-		if e.running() && e.reason == parkSpace && e.plain.Len() < e.maxPlain {
-			e.step()
+		if e.stalled && e.open() {
+			e.decrypt() // room now: go on where decrypt stopped
 		}
-		if !e.filling {
-			e.plain.release()
-		}
+		e.plain.release()
 		return n, nil
 	}
 	if err := e.handshake(); err != nil {
@@ -357,9 +369,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 // handshake is complete Close abandons it and sends nothing. Calling Close
 // again does nothing.
 //
-// The engine goroutine ends once the read side is finished too: at the
-// peer's close_notify, at CloseIncoming, at a fatal error, or when the Conn
-// is garbage collected.
+// Before the handshake is complete its goroutine ends here; after it, a
+// Conn has no goroutine.
 func (c *Conn) Close() error {
 	e := c.e
 	e.mu.Lock()
@@ -402,7 +413,12 @@ func (c *Conn) ConnectionState() tls.ConnectionState {
 	e := c.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.state
+	if !e.hsDone {
+		return tls.ConnectionState{}
+	}
+	// The handshake goroutine has ended: nothing holds crypto/tls's
+	// handshake lock.
+	return e.tc.ConnectionState()
 }
 
 // WriteError is the sticky error of a failed write. Err is what crypto/tls

@@ -14,12 +14,12 @@ import (
 // maxRecordPlaintext is the largest plaintext one TLS record carries.
 const maxRecordPlaintext = 16384
 
-// parkReason says why the engine goroutine stopped and what lets it go on.
+// parkReason says why the handshake goroutine stopped and what lets it go
+// on.
 type parkReason int
 
 const (
 	parkInput parkReason = iota // crypto/tls wants ciphertext: WriteIncoming or CloseIncoming
-	parkSpace                   // the plaintext buffer is full: Read
 	parkFlush                   // the outgoing buffer is over its limit: ReadOutgoing
 )
 
@@ -27,15 +27,34 @@ const (
 // stopped in the middle of an operation.
 var errKilled = errors.New("bio: engine stopped")
 
-// engine runs a crypto/tls Conn over an in-memory transport in a goroutine
-// it owns. The caller and the goroutine hand control back and forth: the
-// caller runs step, which resumes the goroutine and returns when it parks
-// again (or returns), so exactly one of them runs at any time and every
-// field below is handed over with the control. That is why the fields need
-// no lock of their own beyond mu, which serializes callers.
+// wouldBlock is what crypto/tls's Read sees from the transport when the
+// input runs out after the handshake. It is a temporary net.Error, which
+// crypto/tls takes as "try again later" (as with a read deadline): the
+// connection stays intact, and a partial record stays in its buffer until
+// the next call brings the rest.
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "bio: no input" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+var errWouldBlock net.Error = wouldBlock{}
+
+// engine runs a crypto/tls Conn over an in-memory transport.
 //
-// The engine never points back at the Conn that owns it, so an abandoned
-// Conn can be collected and its cleanup can stop the goroutine.
+// The handshake runs on a goroutine the engine owns, because crypto/tls's
+// Handshake must wait for the peer: the caller and the goroutine hand
+// control back and forth (the caller runs step, which resumes the
+// goroutine and returns when it parks again or returns), so exactly one of
+// them runs at any time and every field below is handed over with the
+// control. After the handshake the goroutine ends, and records are read
+// on the caller's goroutine, inside its call: crypto/tls's Read is told
+// "no input yet" by a temporary error, which leaves the connection intact.
+// An idle Conn after its handshake so has no goroutine at all.
+//
+// mu serializes callers. The engine never points back at the Conn that
+// owns it, so an abandoned Conn can be collected and its cleanup can stop
+// the goroutine of an unfinished handshake.
 type engine struct {
 	mu sync.Mutex // held by every Conn method and by the cleanup
 
@@ -48,36 +67,34 @@ type engine struct {
 	remote   net.Addr
 
 	started bool
-	exited  bool // run returned
+	exited  bool // the handshake goroutine returned
 	killed  bool // park was told to unwind
 
-	next   func() (struct{}, bool) // runs the engine until it parks or returns
-	stopFn func()                  // makes park report false, then waits for run to return
-	yield  func(struct{}) bool     // parks the engine; false: unwind
+	next   func() (struct{}, bool) // runs the handshake until it parks or returns
+	stopFn func()                  // makes park report false, then waits for the goroutine to return
+	yield  func(struct{}) bool     // parks the handshake; false: unwind
 
 	reason parkReason
 
-	in      buffer    // incoming ciphertext the engine could not take yet
-	feed    []byte    // the caller's WriteIncoming slice, only during a step
-	inEOF   bool      // CloseIncoming was called
-	eofSeen bool      // crypto/tls was told the transport ended
-	out     buffer    // ciphertext waiting for ReadOutgoing
-	appOut  bool      // a Write or Close on the caller's goroutine is writing to out
-	replies bool      // out holds bytes the engine queued on its own (handshake, KeyUpdate, alert)
-	plain   buffer    // decrypted application data waiting for Read
-	first   [512]byte // where an idle engine waits for the next record
-	filling bool      // the engine holds a slice of plain's free space
+	in      buffer // incoming ciphertext not taken yet
+	feed    []byte // the caller's WriteIncoming slice, only during the call
+	inEOF   bool   // CloseIncoming was called
+	eofSeen bool   // crypto/tls was told the transport ended
+	out     buffer // ciphertext waiting for ReadOutgoing
+	appOut  bool   // a Write or Close is writing to out
+	replies bool   // out holds bytes crypto/tls queued on its own (handshake, KeyUpdate, alert)
+	plain   buffer // decrypted application data waiting for Read
+	stalled bool   // decrypt stopped for room (plain full or out over its limit), not for input
 
 	hsDone  bool
 	hsErr   error // handshake failure, sticky
 	readErr error // io.EOF, ErrTruncated or a fatal error, sticky for Read
 	fatal   error // an error that ends the connection in both directions
-	state   tls.ConnectionState
 
 	closedOut bool // Close was called
 }
 
-// start creates the engine's goroutine and runs it until it first parks.
+// start creates the handshake goroutine and runs it until it first parks.
 // The goroutine is a coroutine (iter.Pull): control passes to it and back
 // on the same thread, with no scheduler in between. Callers hold mu.
 func (e *engine) start() {
@@ -89,12 +106,12 @@ func (e *engine) start() {
 	e.next()
 }
 
-// step hands control to the parked engine and takes it back when the
-// engine parks again or returns. Callers hold mu and have checked that the
-// engine is running.
+// step hands control to the parked handshake and takes it back when it
+// parks again or returns. Callers hold mu and have checked running.
 func (e *engine) step() { e.next() }
 
-// stop unwinds the engine and waits for it to return. Callers hold mu.
+// stop unwinds the handshake goroutine and waits for it to return.
+// Callers hold mu.
 func (e *engine) stop() {
 	if e.started && !e.exited {
 		e.stopFn()
@@ -115,67 +132,63 @@ func (e *engine) park(r parkReason) bool {
 	return true
 }
 
-// run is the goroutine: the handshake, then reading records for as long as
-// the connection lives, so post-handshake messages (NewSessionTicket,
-// KeyUpdate) are handled whenever they arrive.
+// run is the handshake goroutine. Input the handshake did not need stays
+// in feed or in for decrypt.
 func (e *engine) run() {
+	done := false
 	defer func() {
 		e.exited = true
-		e.feed = nil
-		if e.hsErr == nil && e.readErr == nil {
-			// run ended with no result: a tls.Config callback panicked.
-			// The panic goes on to the caller; the Conn stays failed.
+		if !done {
+			// A tls.Config callback panicked. The panic goes on to the
+			// caller; the Conn stays failed.
+			e.feed = nil
 			e.fatal = errPanicked
 			e.readErr = errPanicked
-			if !e.hsDone {
-				e.hsErr = &HandshakeError{Err: errPanicked}
-			}
+			e.hsErr = &HandshakeError{Err: errPanicked}
 		}
 	}()
 	if err := e.tc.Handshake(); err != nil {
 		e.hsErr = e.handshakeError(err)
 		e.fatal = e.hsErr
+		done = true
 		return
 	}
-	e.state = e.tc.ConnectionState()
 	e.hsDone = true
-	// drained: crypto/tls has no decrypted bytes left, so its next Read
-	// may wait for a record. The engine then waits in a small array of its
-	// own rather than in plain's free space, so an idle Conn holds no
-	// plaintext buffer (Read releases it once empty).
-	drained := true
-	for {
+	done = true
+}
+
+// open reports whether records are read: the handshake is done and the
+// read side has not ended.
+func (e *engine) open() bool { return e.hsDone && e.readErr == nil }
+
+// decrypt reads records into plain, on the caller's goroutine, while there
+// is input, room in plain, and room in out for the replies crypto/tls may
+// queue (NewSessionTicket is read, KeyUpdate answered, here). Callers hold
+// mu.
+func (e *engine) decrypt() {
+	e.stalled = false
+	for e.open() {
 		if e.plain.Len() >= e.maxPlain {
-			if !e.park(parkSpace) {
-				e.readErr = errClosed
-				return
-			}
-			continue
+			e.stalled = true // Read resumes
+			break
 		}
-		var n int
-		var err error
-		if drained {
-			n, err = e.tc.Read(e.first[:])
-			if n > 0 {
-				e.plain.write(e.first[:n])
-			}
-			drained = n < len(e.first)
-		} else {
-			e.filling = true
-			buf := e.plain.tail(maxRecordPlaintext)
-			n, err = e.tc.Read(buf)
-			e.plain.commit(n)
-			e.filling = false
-			drained = n < len(buf)
+		n, err := e.tc.Read(e.plain.tail(maxRecordPlaintext))
+		e.plain.commit(n)
+		if err == errWouldBlock {
+			// Out of input, or out over its limit (ReadOutgoing resumes).
+			// crypto/tls may hold ciphertext it read ahead either way.
+			e.stalled = e.out.Len() > e.maxOut
+			break
 		}
 		if err != nil {
 			e.readErr = e.readError(err)
 			if e.readErr != io.EOF && !errors.Is(e.readErr, ErrTruncated) {
 				e.fatal = e.readErr
 			}
-			return
 		}
 	}
+	e.plain.release() // when empty: an idle Conn holds no plaintext storage
+	e.in.release()
 }
 
 // handshakeError turns what crypto/tls returned into the sticky error.
@@ -207,20 +220,16 @@ func (e *engine) readError(err error) error {
 }
 
 // The engine is the net.Conn crypto/tls runs over. Its methods are called
-// only by crypto/tls, on the engine goroutine or inside a caller's Write.
+// only by crypto/tls, on the handshake goroutine or inside a caller's call.
 
-// Read gives crypto/tls incoming ciphertext, parking until there is some.
+// Read gives crypto/tls incoming ciphertext. During the handshake it parks
+// until there is some; after it, it reports errWouldBlock instead.
 func (e *engine) Read(p []byte) (int, error) {
 	for {
-		if e.out.Len() > e.maxOut {
-			// Stop consuming while the caller does not drain what we send,
-			// so replies to the peer cannot grow without bound.
-			if !e.park(parkFlush) {
-				return 0, errKilled
-			}
-			continue
-		}
 		switch {
+		case e.out.Len() > e.maxOut:
+			// Stop consuming while the caller does not drain what we
+			// send, so replies to the peer cannot grow without bound.
 		case e.in.Len() > 0:
 			return e.in.read(p), nil
 		case len(e.feed) > 0:
@@ -231,7 +240,14 @@ func (e *engine) Read(p []byte) (int, error) {
 			e.eofSeen = true
 			return 0, io.EOF
 		}
-		if !e.park(parkInput) {
+		if e.hsDone {
+			return 0, errWouldBlock
+		}
+		r := parkInput
+		if e.out.Len() > e.maxOut {
+			r = parkFlush
+		}
+		if !e.park(r) {
 			return 0, errKilled
 		}
 	}

@@ -122,9 +122,10 @@ func send(t testing.TB, from, to *Conn, msg []byte) {
 	}
 }
 
-// finished reports whether the Conn's engine goroutine has ended.
+// finished reports whether the Conn is done: no handshake goroutine, and
+// the handshake failed or the read side has ended.
 func finished(c *Conn) bool {
 	c.e.mu.Lock()
 	defer c.e.mu.Unlock()
-	return !c.e.running()
+	return !c.e.running() && (c.e.hsErr != nil || c.e.readErr != nil)
 }
