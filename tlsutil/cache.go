@@ -21,9 +21,11 @@ import (
 // with CertPool.AddCertWithConstraint (distrust switches, date-based
 // distrust rules), whose verdict may change from one call to the next, and
 // with nil Roots it may hand the chain to the platform's verifier or to
-// fallback roots that carry such constraints. So chains are built afresh,
-// every time, with nil Roots and with a pool that holds any constrained
-// root.
+// fallback roots that carry such constraints; a pool from
+// x509.SystemCertPool on macOS and Windows also goes to the platform's
+// verifier, which applies its own distrust rules. So chains are built
+// afresh, every time, with nil Roots, with such a system pool, and with a
+// pool that holds any constrained root.
 //
 // The caches are package-wide (a Verifier is a plain struct that can be
 // copied) and bounded; when full, an arbitrary entry is dropped.
@@ -134,12 +136,13 @@ var poolMemo memo[*x509.CertPool, poolState]
 // built afresh each time, slower but never skipping a constraint.
 // TestPoolInspection notices such a change.
 var (
-	lazyCertsField, constraintField []int
-	poolInspectable                 bool
+	lazyCertsField, constraintField, systemPoolField []int
+	poolInspectable                                  bool
 )
 
 func init() {
-	f, ok := reflect.TypeFor[x509.CertPool]().FieldByName("lazyCerts")
+	pool := reflect.TypeFor[x509.CertPool]()
+	f, ok := pool.FieldByName("lazyCerts")
 	if !ok || f.Type.Kind() != reflect.Slice || f.Type.Elem().Kind() != reflect.Struct {
 		return
 	}
@@ -147,17 +150,25 @@ func init() {
 	if !ok || g.Type != reflect.TypeFor[func([]*x509.Certificate) error]() {
 		return
 	}
-	lazyCertsField, constraintField, poolInspectable = f.Index, g.Index, true
+	sp, ok := pool.FieldByName("systemPool")
+	if !ok || sp.Type.Kind() != reflect.Bool {
+		return
+	}
+	lazyCertsField, constraintField, systemPoolField, poolInspectable = f.Index, g.Index, sp.Index, true
 }
 
 // poolMemoizable returns the number of certificates in roots and whether
-// chains built to it may be memoized: roots is not nil and holds no root
-// with a constraint function.
+// chains built to it may be memoized: roots is not nil, is not handed to
+// the platform's verifier, and holds no root with a constraint function.
 func poolMemoizable(roots *x509.CertPool) (int, bool) {
 	if roots == nil || !poolInspectable {
 		return 0, false
 	}
-	certs := reflect.ValueOf(roots).Elem().FieldByIndex(lazyCertsField)
+	pool := reflect.ValueOf(roots).Elem()
+	if pool.FieldByIndex(systemPoolField).Bool() {
+		return 0, false
+	}
+	certs := pool.FieldByIndex(lazyCertsField)
 	n := certs.Len()
 	// A pool only grows, and crypto/x509 ignores a certificate added twice,
 	// so a pool's constraints are known once its size is.

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"math/big"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,5 +163,13 @@ func TestPoolInspection(t *testing.T) {
 	}
 	if _, ok := poolMemoizable(nil); ok {
 		t.Fatal("the system roots must not be memoized")
+	}
+	// A system pool goes to the platform's verifier on macOS and Windows
+	// (which then must not be memoized), and is a plain pool elsewhere.
+	if sys, err := x509.SystemCertPool(); err == nil {
+		_, ok := poolMemoizable(sys)
+		if platform := runtime.GOOS == "darwin" || runtime.GOOS == "windows" || runtime.GOOS == "ios"; ok == platform {
+			t.Fatalf("system pool on %s: memoizable=%v", runtime.GOOS, ok)
+		}
 	}
 }
