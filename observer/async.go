@@ -53,7 +53,7 @@ func newQueue[T any](buffer int, p Policy) *queue[T] {
 // push must not be inlined: inObserver counts on its caller's frame.
 //
 //go:noinline
-func (q *queue[T]) push(sub *Subscription, v T, d *delivery) (lost bool) {
+func (q *queue[T]) push(sub *Subscription, v T, d *delivery[T]) (lost bool) {
 	q.mu.Lock()
 	if q.stopped || q.completing {
 		q.mu.Unlock()
@@ -87,7 +87,7 @@ func (q *queue[T]) push(sub *Subscription, v T, d *delivery) (lost bool) {
 // waitRoom waits, with q.mu held on entry and on return, until the queue
 // has room or may grow past its limit (room), or until ctx ends (expired)
 // or the queue stops taking values (neither).
-func (q *queue[T]) waitRoom(d *delivery) (room, expired bool) {
+func (q *queue[T]) waitRoom(d *delivery[T]) (room, expired bool) {
 	ctx := d.ctx
 	yielded, checked, overflow := false, false, false
 	for q.fullLocked() && !overflow {

@@ -2,6 +2,7 @@ package observer
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,11 +114,12 @@ func inObserver(skipOwn bool) bool {
 // per call site in the program.
 var callerPCs sync.Map
 
-// isCallerPC reports whether the return address pc lies in deliver or
-// callOne. Neither is ever inlined (both defer), and the calls they make
-// that can lead back here are not inlined into them (observers are called
-// through func values, and push is marked noinline), so the function that
-// contains pc-1 names the frame exactly.
+// isCallerPC reports whether the return address pc lies in one of
+// callerFuncs. None is ever inlined (notify, deliverRecovering and callOne
+// defer, deliver is marked noinline), and the calls they make that can lead
+// back here are not inlined into them (observers are called through func
+// values, and push is marked noinline), so the function that contains pc-1
+// names the frame exactly.
 func isCallerPC(pc uintptr) bool {
 	if v, ok := callerPCs.Load(pc); ok {
 		return v.(bool)
@@ -138,10 +140,14 @@ func ownName() string {
 	return runtime.FuncForPC(pc).Name()
 }
 
-// isCallerFrame reports whether function name is one of the two functions
-// that call observers: deliver (synchronous) and callOne (asynchronous and
-// first values).
+// callerFuncs are the functions of this package that call observers, as
+// runtime.FuncForPC names them (type arguments print as "..."): notify and
+// deliver for synchronous observers, deliverRecovering after a panic, and
+// callOne for asynchronous ones and first values.
+var callerFuncs = []string{"(*Subject[...]).notify", "deliver[...]", "deliverRecovering[...]", "callOne[...]"}
+
+// isCallerFrame reports whether function name is one of callerFuncs.
 func isCallerFrame(name string) bool {
 	rest, ok := strings.CutPrefix(name, funcPrefix)
-	return ok && (strings.HasPrefix(rest, "deliver[") || strings.HasPrefix(rest, "callOne["))
+	return ok && slices.Contains(callerFuncs, rest)
 }

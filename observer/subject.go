@@ -37,6 +37,7 @@ type snapshot[T any] struct {
 	fns     []func(T)   // the observer, or nil for Async (push to the entry's queue)
 	entries []*entry[T] // same index
 	hasSync bool        // some fn is not nil
+	allSync bool        // every fn is set: no Async entry
 }
 
 // entry is one subscription of a Subject[T]: the observer and, for Async,
@@ -104,12 +105,13 @@ func (s *Subject[T]) add(e *entry[T]) bool {
 	if s.closed.Load() || e.sub.state.Load() != stateActive {
 		return false
 	}
-	next := &snapshot[T]{hasSync: e.q == nil}
+	next := &snapshot[T]{hasSync: e.q == nil, allSync: e.q == nil}
 	if p := s.subs.Load(); p != nil {
 		// Appending in place is safe: readers of the current snapshot never
 		// look past its length, and only the newest snapshot is appended to.
 		next.fns, next.entries = p.fns, p.entries
 		next.hasSync = next.hasSync || p.hasSync
+		next.allSync = next.allSync && p.allSync
 	}
 	var fn func(T)
 	if e.q == nil {
@@ -144,8 +146,10 @@ func (s *Subject[T]) remove(e *entry[T]) bool {
 		}
 		next.fns = append(append(next.fns, p.fns[:i]...), p.fns[i+1:]...)
 		next.entries = append(append(next.entries, p.entries[:i]...), p.entries[i+1:]...)
+		next.allSync = true
 		for _, fn := range next.fns {
 			next.hasSync = next.hasSync || fn != nil
+			next.allSync = next.allSync && fn != nil
 		}
 		s.subs.Store(next)
 		return true
@@ -234,24 +238,43 @@ func (s *Subject[T]) NotifyContext(ctx context.Context, v T) error {
 }
 
 // notify delivers v and returns how many Block subscriptions lost it to
-// ctx.
-func (s *Subject[T]) notify(ctx context.Context, v T) int {
+// ctx. It calls observers itself, so it is one of the markers inObserver
+// looks for (it is never inlined: it defers).
+func (s *Subject[T]) notify(ctx context.Context, v T) (lost int) {
 	p := s.subs.Load()
 	if p == nil {
 		return 0
 	}
+	d := delivery[T]{ctx: ctx}
 	if p.hasSync {
 		// Only synchronous deliveries need a grace period (an Async
 		// Unsubscribe waits for its goroutine instead). Enter, then load
 		// the snapshot again: a Notify that enters after an Unsubscribe's
 		// grace period began loads a snapshot without that subscription.
 		phase := s.rd.enter()
-		defer s.rd.leave(phase)
+		// One deferred call per Notify leaves the grace period and, should
+		// an observer panic, reports it and delivers to the observers after
+		// it; the delivery loop itself carries no defer.
+		defer func() {
+			if d.p != nil && d.next < len(d.p.fns) {
+				// recover is nil when the observer called runtime.Goexit:
+				// the goroutine is ending and the remaining observers are
+				// skipped.
+				if r := recover(); r != nil {
+					reportPanic(d.p.entries[d.next].onPanic, r)
+					for i := d.next + 1; i < len(d.p.fns); {
+						i = deliverRecovering(d.p, i, v, &d)
+					}
+				}
+			}
+			s.rd.leave(phase)
+			lost = d.lost
+		}()
 		if p = s.subs.Load(); p == nil {
 			return 0
 		}
 	}
-	d := delivery{ctx: ctx, ends0: ends.Load()}
+	d.ends0 = ends.Load()
 	if !p.hasSync {
 		// Only queues: no observer runs here, so nothing to recover.
 		for _, e := range p.entries {
@@ -264,40 +287,59 @@ func (s *Subject[T]) notify(ctx context.Context, v T) int {
 		}
 		return d.lost
 	}
-	d.inDeliver = true
-	for i := 0; i < len(p.fns); {
-		i = deliver(p, i, v, &d)
+	d.p = p
+	j := 0
+	if p.allSync {
+		// The common case: every observer synchronous and nothing ended
+		// since the Notify began. Its loop, here rather than in deliver to
+		// save a call, reads only the snapshot and one counter, like a loop
+		// over a []func(T).
+		fns := p.fns
+		for ; j < len(fns) && ends.Load() == d.ends0; j++ {
+			d.next = j
+			fns[j](v)
+		}
+		if j == len(fns) {
+			d.next = j
+			return d.lost
+		}
 	}
+	deliver(p, j, v, &d)
 	return d.lost
 }
 
 // delivery is the state of one Notify call, shared by the observers it
 // reaches.
-type delivery struct {
+type delivery[T any] struct {
 	ctx   context.Context
 	ends0 uint64 // ends when the Notify began
 	lost  int    // Block subscriptions that lost the value to ctx
 	inObs int8   // whether the notifier runs inside an observer: 0 unknown, 1 no, 2 yes
 
-	inDeliver bool // push is called from deliver, whose frame is not an observer's
+	// The synchronous delivery in progress: its snapshot and the index of
+	// the observer being called, len(fns) once every observer was called.
+	p    *snapshot[T]
+	next int
 }
 
 // insideObserver caches inObserver for the Block queues of one Notify. It
-// must be called from push.
-func (d *delivery) insideObserver() bool {
+// must be called from push, whose caller (notify or deliver) is a marker
+// frame of this very delivery, not an observer's: it is skipped.
+func (d *delivery[T]) insideObserver() bool {
 	if d.inObs == 0 {
 		d.inObs = 1
-		if inObserver(d.inDeliver) {
+		if inObserver(true) {
 			d.inObs = 2
 		}
 	}
 	return d.inObs == 2
 }
 
-// deliver hands v to the subscriptions of p from index i on. It recovers a panicking observer, reports it
-// and returns the index after it, so that one deferred function per Notify
-// covers every observer; otherwise it returns len(p.fns). deliver is also a
-// marker: inObserver looks for it on the stack.
+// deliver hands v to the subscriptions of p from index i on, recording in
+// d.next the index of the observer it calls, and len(p.fns) once done. It
+// recovers nothing: a panicking observer unwinds to notify's deferred
+// function, which goes on with deliverRecovering. Like notify, deliver is a
+// marker: inObserver looks for it on the stack, so it must not be inlined.
 //
 // A subscription of the snapshot may have ended since it was loaded. One
 // that ended by an Unsubscribe or Close that waits needs no check: they wait
@@ -305,31 +347,39 @@ func (d *delivery) insideObserver() bool {
 // observer, possibly this goroutine's) must be skipped, so once the count
 // of ends moves past ends0, each state is checked before its call; until
 // then the loop reads nothing but the snapshot and that one counter.
-func deliver[T any](p *snapshot[T], i int, v T, d *delivery) (next int) {
+//
+//go:noinline
+func deliver[T any](p *snapshot[T], i int, v T, d *delivery[T]) {
 	fns := p.fns
-	defer func() {
-		if next < len(fns) {
-			// recover is nil when the observer called runtime.Goexit: the
-			// goroutine is ending and the remaining observers are skipped.
-			if r := recover(); r != nil {
-				reportPanic(p.entries[next].onPanic, r)
-				next++
-			}
-		}
-	}()
 	ends0 := d.ends0
 	for j := i; j < len(fns); j++ {
 		if ends.Load() != ends0 && p.entries[j].sub.state.Load() != stateActive {
 			continue
 		}
-		next = j // for the deferred function, should this call panic
+		d.next = j
 		if fn := fns[j]; fn != nil {
 			fn(v)
 		} else if e := p.entries[j]; e.q.push(&e.sub, v, d) {
 			d.lost++
 		}
 	}
-	return len(fns)
+	d.next = len(fns)
+}
+
+// deliverRecovering is deliver for the observers after one that panicked:
+// it recovers a further panic, reports it and returns the index after it;
+// otherwise it returns len(p.fns). It is a marker too.
+func deliverRecovering[T any](p *snapshot[T], i int, v T, d *delivery[T]) (next int) {
+	defer func() {
+		if d.next < len(p.fns) {
+			if r := recover(); r != nil {
+				reportPanic(p.entries[d.next].onPanic, r)
+				next = d.next + 1
+			}
+		}
+	}()
+	deliver(p, i, v, d)
+	return len(p.fns)
 }
 
 // callOne calls e's observer once, recovering a panic. It is the other

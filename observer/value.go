@@ -192,7 +192,7 @@ func (s *Subject[T]) first(e *entry[T], x T) {
 	if e.q != nil {
 		// The queue is new and empty: push never waits, and inObs says so
 		// since this call does not come from deliver.
-		e.q.push(&e.sub, x, &delivery{ctx: context.Background(), inObs: 2})
+		e.q.push(&e.sub, x, &delivery[T]{ctx: context.Background(), inObs: 2})
 		return
 	}
 	phase := s.rd.enter()
