@@ -42,11 +42,6 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{os.ErrInvalid}, args...)...)
 }
 
-// unsupported returns the error of op on systems other than Linux.
-func unsupported(op string) error {
-	return fmt.Errorf("fork: %s: %w (Linux only)", op, errors.ErrUnsupported)
-}
-
 // UpgradeError describes a failed upgrade attempt after the new process was
 // started. Err is ErrChildExited, os.ErrDeadlineExceeded (it did not call
 // Ready within ReadyTimeout) or ErrStopped. The parent keeps serving; the

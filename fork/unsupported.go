@@ -2,7 +2,11 @@
 
 package fork
 
-import "os/exec"
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+)
 
 func adopt() ([]NamedFile, bool, error) { return nil, false, nil }
 
@@ -10,4 +14,9 @@ func adopt() ([]NamedFile, bool, error) { return nil, false, nil }
 // cannot guarantee which descriptors a child inherits here.
 func Start(cmd *exec.Cmd, files ...NamedFile) error {
 	return unsupported("start")
+}
+
+// unsupported returns the error of op on this system.
+func unsupported(op string) error {
+	return fmt.Errorf("fork: %s: %w (Linux only)", op, errors.ErrUnsupported)
 }

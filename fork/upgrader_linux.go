@@ -284,7 +284,8 @@ func (u *Upgrader) ListenPacket(network, addr string) (net.PacketConn, error) {
 // The drain, after a successful Upgrade or Stop:
 //
 //   - stops accepting by closing ln; a successor holds the same socket,
-//     and the connections queued on it are its;
+//     and the connections queued on it are its (after Stop with no
+//     successor, they are refused, as with any server that exits);
 //   - answers every request already read, and every request that arrives
 //     on a connection accepted before the drain began;
 //   - ends each HTTP/1 connection at a response boundary, by sending
