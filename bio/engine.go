@@ -76,15 +76,18 @@ type engine struct {
 
 	reason parkReason
 
-	in      buffer // incoming ciphertext not taken yet
-	feed    []byte // the caller's WriteIncoming slice, only during the call
-	inEOF   bool   // CloseIncoming was called
-	eofSeen bool   // crypto/tls was told the transport ended
-	out     buffer // ciphertext waiting for ReadOutgoing
-	appOut  bool   // a Write or Close is writing to out
-	replies bool   // out holds bytes crypto/tls queued on its own (handshake, KeyUpdate, alert)
-	plain   buffer // decrypted application data waiting for Read
-	stalled bool   // decrypt stopped for room (plain full or out over its limit), not for input
+	in      buffer  // incoming ciphertext not taken yet
+	feed    []byte  // the caller's WriteIncoming slice, only during the call
+	inEOF   bool    // CloseIncoming was called
+	eofSeen bool    // crypto/tls was told the transport ended
+	hdr     [5]byte // the header of the record crypto/tls is reading, as far as handed over
+	hdrN    int     // header bytes handed over; 5: the body is being handed over
+	body    int     // body bytes of that record still to hand over
+	out     buffer  // ciphertext waiting for ReadOutgoing
+	appOut  bool    // a Write or Close is writing to out
+	replies bool    // out holds bytes crypto/tls queued on its own (handshake, KeyUpdate, alert)
+	plain   buffer  // decrypted application data waiting for Read
+	stalled bool    // decrypt stopped for room (plain full or out over its limit), not for input
 
 	hsDone  bool
 	hsErr   error // handshake failure, sticky
@@ -172,6 +175,9 @@ func (e *engine) decrypt() {
 			e.stalled = true // Read resumes
 			break
 		}
+		if e.in.Len() == 0 && len(e.feed) == 0 && (!e.inEOF || e.eofSeen) {
+			break // crypto/tls holds no whole record (see recordSpan)
+		}
 		n, err := e.tc.Read(e.plain.tail(maxRecordPlaintext))
 		e.plain.commit(n)
 		if err == errWouldBlock {
@@ -231,9 +237,9 @@ func (e *engine) Read(p []byte) (int, error) {
 			// Stop consuming while the caller does not drain what we
 			// send, so replies to the peer cannot grow without bound.
 		case e.in.Len() > 0:
-			return e.in.read(p), nil
+			return e.in.read(p[:e.recordSpan(e.in.b[e.in.r:], len(p))]), nil
 		case len(e.feed) > 0:
-			n := copy(p, e.feed)
+			n := copy(p, e.feed[:e.recordSpan(e.feed, len(p))])
 			e.feed = e.feed[n:]
 			return n, nil
 		case e.inEOF:
@@ -251,6 +257,37 @@ func (e *engine) Read(p []byte) (int, error) {
 			return 0, errKilled
 		}
 	}
+}
+
+// recordSpan returns how many leading bytes of src, at most max, to hand
+// to crypto/tls: never past the end of the record it is reading. So
+// crypto/tls never reads ahead, and when the Conn holds no input, neither
+// does crypto/tls hold a whole record: decrypt need not ask it.
+func (e *engine) recordSpan(src []byte, max int) int {
+	n := 0
+	for n < len(src) && n < max {
+		if e.hdrN < len(e.hdr) {
+			e.hdr[e.hdrN] = src[n]
+			e.hdrN++
+			n++
+			if e.hdrN == len(e.hdr) {
+				e.body = int(e.hdr[3])<<8 | int(e.hdr[4])
+				if e.body == 0 {
+					e.hdrN = 0
+					return n
+				}
+			}
+			continue
+		}
+		k := min(e.body, len(src)-n, max-n)
+		n += k
+		e.body -= k
+		if e.body == 0 {
+			e.hdrN = 0
+			return n
+		}
+	}
+	return n
 }
 
 // Write queues ciphertext for ReadOutgoing; it never blocks.
