@@ -36,7 +36,7 @@ var active struct {
 // NewUpgrader, gets the very same sockets back from Listen, starts serving
 // and calls Ready, which writes one byte to the first pipe. Upgrade returns
 // nil when that byte arrives and closes Exit, telling the parent to stop
-// accepting, drain and exit; both processes serve the shared listening
+// accepting, drain and exit (Serve does all three for an http.Server); both processes serve the shared listening
 // sockets meanwhile, so the kernel queues every new connection and no
 // connection is refused. If the child exits, crashes, or stays silent past
 // ReadyTimeout, Upgrade kills and reaps it and returns an error while the
