@@ -16,7 +16,10 @@ import (
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
-const peerTimeout = 10 * time.Second
+// peerTimeout bounds each wait for a peer process or a transport. It is
+// there against hangs only: far above what any step takes, even on a
+// machine whose cores are all busy, so it never decides a result.
+const peerTimeout = 2 * time.Minute
 
 // readUntil reads plaintext from s until it has seen want.
 func readUntil(t *testing.T, s *Stream, want string) {
@@ -172,12 +175,13 @@ func awaitKeyUpdate(t *testing.T, s *Stream, tap *tap) {
 
 // sendAfterUpdate has openssl send a line after its KeyUpdate and reads it
 // with the new keys. openssl sometimes drops the first stdin line it reads
-// right after acting on "K", so the line is sent again until it arrives.
+// right after acting on "K", so the line is sent again, each second, until
+// it arrives; a line that was only slow arrives twice, which is harmless.
 func sendAfterUpdate(t *testing.T, s *Stream, stdin io.Writer) {
 	t.Helper()
 	const line = "after the update"
 	buf := make([]byte, 1024)
-	for range 10 {
+	for deadline := time.Now().Add(peerTimeout); time.Now().Before(deadline); {
 		io.WriteString(stdin, line+"\n")
 		var got []byte
 		for !strings.Contains(string(got), line) {

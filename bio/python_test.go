@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sturdy-go/sturdy/internal/testpeer"
 	"github.com/sturdy-go/sturdy/internal/testpki"
@@ -87,7 +86,7 @@ func TestPythonMemoryBIO(t *testing.T) {
 					proc.Stdin.Close() // EOF with no close_notify
 					want = "peer-truncated"
 				}
-				if err := proc.Wait(10 * time.Second); err != nil {
+				if err := proc.Wait(peerTimeout); err != nil {
 					t.Fatalf("python: %v\n%s", err, proc.Stderr())
 				}
 				if !strings.Contains(proc.Stderr(), want) {

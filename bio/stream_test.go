@@ -75,7 +75,7 @@ func TestStreamConcurrentReadWrite(t *testing.T) {
 	}()
 	s := NewStream(Client(p.clientConfig()), near)
 	defer s.Close()
-	s.SetDeadline(time.Now().Add(20 * time.Second))
+	s.SetDeadline(time.Now().Add(peerTimeout)) // against a hang only
 	const total = 256 << 10
 	want := make([]byte, total)
 	rand.Read(want)

@@ -19,7 +19,10 @@ import (
 	"github.com/sturdy-go/sturdy/internal/testpeer"
 )
 
-const peerTimeout = 30 * time.Second
+// peerTimeout bounds each wait for a client or the server. It is there
+// against hangs only: far above what any step takes, even under -race on a
+// machine whose cores are all busy, so it never decides a result.
+const peerTimeout = 2 * time.Minute
 
 // start runs a server on a free loopback port and returns it with a
 // client config that trusts its certificate.
@@ -236,7 +239,8 @@ func TestOpenSSLClient(t *testing.T) {
 
 // sendUntilEchoed writes line to s_client until the echo comes back.
 // s_client sometimes drops the first line it reads right after acting on
-// "K", so the line is sent again after each echo that did not come.
+// "K", so the line is sent again each second until the echo comes; a line
+// that was only slow is echoed twice, which is harmless.
 func sendUntilEchoed(t *testing.T, proc *testpeer.Proc, line string) {
 	t.Helper()
 	echoed := make(chan error, 1)
@@ -249,7 +253,7 @@ func sendUntilEchoed(t *testing.T, proc *testpeer.Proc, line string) {
 			}
 		}
 	}()
-	for range 10 {
+	for deadline := time.Now().Add(peerTimeout); time.Now().Before(deadline); {
 		io.WriteString(proc.Stdin, line+"\n")
 		select {
 		case err := <-echoed:
