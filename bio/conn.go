@@ -85,12 +85,14 @@ func Client(cfg *tls.Config) *Conn { return Options{}.Client(cfg) }
 // (Certificates or GetCertificate).
 func Server(cfg *tls.Config) *Conn { return Options{}.Server(cfg) }
 
-// Client is [Client] with the options o:
+// Client returns the client side of a TLS connection configured by cfg,
+// as the function [Client] does, with the options o:
 //
 //	conn := bio.Options{MaxIncoming: 1 << 20}.Client(cfg)
 func (o Options) Client(cfg *tls.Config) *Conn { return newConn(cfg, o, true) }
 
-// Server is [Server] with the options o.
+// Server returns the server side of a TLS connection configured by cfg,
+// as the function [Server] does, with the options o.
 func (o Options) Server(cfg *tls.Config) *Conn { return newConn(cfg, o, false) }
 
 func newConn(cfg *tls.Config, o Options, client bool) *Conn {
