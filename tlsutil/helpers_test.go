@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/sturdy-go/sturdy/internal/leaktest"
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
@@ -22,7 +21,7 @@ import (
 const hangGuard = 2 * time.Minute
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m)
 }
 
 // server is a loopback TLS server for tests: it completes handshakes,
