@@ -129,10 +129,12 @@ func BenchmarkNotifyAsync(b *testing.B) {
 				runtime.GC() // no collection of the setup's garbage during the loop
 				b.ReportAllocs()
 				b.ResetTimer()
+				m := benchcpu.Start()
 				for i := 0; i < b.N; i++ {
 					s.Notify(i)
 				}
 				wg.Wait()
+				m.Report(b, 1)
 				b.StopTimer()
 				s.Close()
 				for _, sub := range subs {
@@ -162,6 +164,7 @@ func BenchmarkNotifyAsync(b *testing.B) {
 				runtime.GC() // no collection of the setup's garbage during the loop
 				b.ReportAllocs()
 				b.ResetTimer()
+				m := benchcpu.Start()
 				for i := 0; i < b.N; i++ {
 					for _, ch := range chans {
 						ch <- i
@@ -171,6 +174,7 @@ func BenchmarkNotifyAsync(b *testing.B) {
 					close(ch)
 				}
 				wg.Wait()
+				m.Report(b, 1)
 			})
 		}
 	})
