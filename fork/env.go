@@ -140,10 +140,18 @@ func parseMarker(s string) (marker, error) {
 		return marker{}, invalid("%s=%q: %s", EnvMarker, s, why)
 	}
 	f := strings.Split(s, " ")
-	if len(f) < 3 || f[0] != markerVersion {
+	// Version 1, from a parent built with an older sturdy (as during an
+	// upgrade to this version), has no start time: adoption then needs
+	// the parent alive, as it is while Upgrade waits for Ready.
+	first := 3
+	switch {
+	case len(f) >= 3 && f[0] == markerVersion:
+	case len(f) >= 2 && f[0] == "1":
+		first = 2
+	default:
 		return bad("unknown version")
 	}
-	if len(f)-3 > maxFiles {
+	if len(f)-first > maxFiles {
 		return bad("too many files")
 	}
 	var m marker
@@ -152,12 +160,14 @@ func parseMarker(s string) (marker, error) {
 	if err != nil || m.ppid <= 0 || !isDecimal(f[1]) {
 		return bad("bad parent pid")
 	}
-	m.start, err = strconv.ParseUint(f[2], 10, 64)
-	if err != nil || !isDecimal(f[2]) {
-		return bad("bad parent start time")
+	if first == 3 {
+		m.start, err = strconv.ParseUint(f[2], 10, 64)
+		if err != nil || !isDecimal(f[2]) {
+			return bad("bad parent start time")
+		}
 	}
-	m.ids = make([]fileID, 0, len(f)-3)
-	for _, w := range f[3:] {
+	m.ids = make([]fileID, 0, len(f)-first)
+	for _, w := range f[first:] {
 		d, i, ok := strings.Cut(w, ".")
 		dev, err1 := strconv.ParseUint(d, 16, 64)
 		ino, err2 := strconv.ParseUint(i, 16, 64)

@@ -63,8 +63,12 @@ func TestMarker(t *testing.T) {
 	if got, err := parseMarker("2 7 0"); err != nil || len(got.ids) != 0 || got.start != 0 {
 		t.Errorf("no files: %+v, %v", got, err)
 	}
+	// Version 1, from an older parent: no start time.
+	if got, err := parseMarker("1 4242 803.1a2b"); err != nil || !reflect.DeepEqual(got, marker{ppid: 4242, ids: []fileID{{0x803, 0x1a2b}}}) {
+		t.Errorf("version 1: %+v, %v", got, err)
+	}
 	for _, bad := range []string{"", "2", "2 7", "1 7 0", "3 7 0", "2 0 0", "2 -3 0", "2 +3 0", "2 7 x", "2 7 -1", "2 7 +1",
-		"2 7 0 1", "2 7 0 1.", "2 7 0 .1", "2 7 0 1.x", "2 7 0 +1.1", "2 7 0  1.1", "2 7 0 1.1.1", "1 4242 803.1a2b"} {
+		"2 7 0 1", "2 7 0 1.", "2 7 0 .1", "2 7 0 1.x", "2 7 0 +1.1", "2 7 0  1.1", "2 7 0 1.1.1", "1", "1 0", "1 7 x", "1 7 0"} {
 		if _, err := parseMarker(bad); !errors.Is(err, os.ErrInvalid) {
 			t.Errorf("parseMarker(%q): %v, want os.ErrInvalid", bad, err)
 		}

@@ -280,6 +280,9 @@ func TestInitRecognition(t *testing.T) {
 		init  string
 	}{
 		{"our marker", plain(data), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=d", good}, "true", "d", "<nil>"},
+		// From a parent built with an older sturdy: upgrades across versions.
+		{"version 1 marker", plain(data), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=d",
+			EnvMarker + "=1 " + strconv.Itoa(os.Getpid()) + " " + strings.Fields(formatMarker(marker{ids: []fileID{id}}))[3]}, "true", "d", "<nil>"},
 		{"marker for other files", plain(other), []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=d", good}, "false", "", "<nil>"},
 		{"LISTEN_FDS alone", plain(data), []string{"LISTEN_FDS=1"}, "false", "", "<nil>"},
 		{"LISTEN_PID of another", plain(data), []string{"LISTEN_FDS=1", "LISTEN_PID=1"}, "false", "", "<nil>"},
