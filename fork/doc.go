@@ -81,6 +81,7 @@
 //	u, err := fork.NewUpgrader(fork.UpgradeOptions{PIDFile: "/run/app.pid"})
 //	defer u.Stop()
 //	ln, err := u.Listen("tcp", ":8080") // the parent's socket, if it passed one
+//	errc := make(chan error, 1)
 //	go func() { errc <- u.Serve(srv, ln) }() // serves until Exit, then drains
 //	u.Ready()                               // the parent's Upgrade returns nil now
 //	// on SIGHUP: go u.Upgrade(); on SIGTERM: u.Stop()
