@@ -50,6 +50,7 @@ type family struct {
 	Target    string // "<=X", ">=X" or ""
 	Allocs    string // most allocs/op ours may make, or ""
 	BenchTime string // overrides -benchtime
+	Rounds    int    // if set, at most this many rounds (a metric the load does not move)
 	Label     string // what is compared, for the table
 }
 
@@ -129,6 +130,9 @@ func run(stdout, stderr io.Writer, o options) error {
 	for round := range o.rounds {
 		fmt.Fprintf(stderr, "round %d/%d (%v)\n", round+1, o.rounds, time.Since(start).Round(time.Second))
 		for i, f := range fams {
+			if f.Rounds > 0 && round >= f.Rounds {
+				continue
+			}
 			bt := o.benchtime
 			if f.BenchTime != "" {
 				bt = f.BenchTime
