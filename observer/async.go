@@ -286,8 +286,7 @@ func (q *queue[T]) exit(e *entry[T]) {
 	q.takenMax = 0
 	q.roomLocked()
 	q.mu.Unlock()
-	if e.sub.state.Swap(stateEnded) != stateEnded {
-		e.subj.remove(e)
+	if e.subj.remove(e) {
 		ends.Add(1)
 	}
 	e.sub.finish()

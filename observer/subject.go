@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -123,49 +124,58 @@ func (s *Subject[T]) add(e *entry[T]) bool {
 	return true
 }
 
-// remove takes e out of the snapshot, if it is there, and reports whether
-// it was.
+// remove ends e: it takes e out of the snapshot, if it is there, and then
+// marks it ended, both under the lock. It reports whether this call ended
+// e (false if it had ended before).
+//
+// The order is what keeps every observer's sequence of values whole. Once
+// the state says ended, no Notify can load a snapshot that holds e: a
+// Notify already under way may still call e once more, or skip it, but a
+// later one never finds it. (Marking first and removing after left a
+// moment in which one Notify skipped e, its state checked because some
+// other subscription had ended, and the next delivered to it again, so a
+// Value's observer could see A, then A again.) And under the lock, add never
+// puts back an entry that ended: it checks the state under the same lock.
+// A second Unsubscribe waits on the lock until the first has done both.
 func (s *Subject[T]) remove(e *entry[T]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.removeLocked(e)
+	return e.sub.state.Swap(stateEnded) != stateEnded
+}
+
+// removeLocked takes e out of the snapshot, if it is there. s.mu is held.
+func (s *Subject[T]) removeLocked(e *entry[T]) {
 	p := s.subs.Load()
 	if p == nil {
-		return false
+		return
 	}
-	for i, x := range p.entries {
-		if x != e {
-			continue
-		}
-		if len(p.entries) == 1 {
-			s.subs.Store(nil)
-			return true
-		}
-		next := &snapshot[T]{
-			fns:     make([]func(T), 0, len(p.fns)-1),
-			entries: make([]*entry[T], 0, len(p.entries)-1),
-		}
-		next.fns = append(append(next.fns, p.fns[:i]...), p.fns[i+1:]...)
-		next.entries = append(append(next.entries, p.entries[:i]...), p.entries[i+1:]...)
-		next.allSync = true
-		for _, fn := range next.fns {
-			next.hasSync = next.hasSync || fn != nil
-			next.allSync = next.allSync && fn != nil
-		}
-		s.subs.Store(next)
-		return true
+	i := slices.Index(p.entries, e)
+	if i < 0 {
+		return
 	}
-	return false
+	if len(p.entries) == 1 {
+		s.subs.Store(nil)
+		return
+	}
+	next := &snapshot[T]{
+		fns:     make([]func(T), 0, len(p.fns)-1),
+		entries: make([]*entry[T], 0, len(p.entries)-1),
+	}
+	next.fns = append(append(next.fns, p.fns[:i]...), p.fns[i+1:]...)
+	next.entries = append(append(next.entries, p.entries[:i]...), p.entries[i+1:]...)
+	next.allSync = true
+	for _, fn := range next.fns {
+		next.hasSync = next.hasSync || fn != nil
+		next.allSync = next.allSync && fn != nil
+	}
+	s.subs.Store(next)
 }
 
 // end implements ender; see Subscription.Unsubscribe.
 func (e *entry[T]) end(wait bool) {
-	first := e.sub.state.Swap(stateEnded) != stateEnded
-	// Every call removes, not only the first: when another goroutine ended
-	// the subscription an instant before (an observer's own Unsubscribe, which
-	// does not wait), it may not have taken e out of the snapshot yet, and
-	// this call must not return while a Notify that begins can still find e
-	// there without checking its state.
-	if e.subj.remove(e) || first {
+	first := e.subj.remove(e)
+	if first {
 		ends.Add(1)
 	}
 	if e.q != nil {

@@ -522,12 +522,13 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestUnsubscribeWaitsForConcurrentEnd forces the interleaving behind late
-// deliveries seen under stress: one goroutine has ended a subscription (its
-// state says so) but not yet taken it out of the snapshot, when a second
-// Unsubscribe of the same subscription runs. The second must not return
-// before the removal is published: a Notify that begins after it returns
-// must not call the observer. The test holds the subject's lock to stop the
-// first Unsubscribe between the two steps.
+// deliveries seen under stress: one goroutine is ending a subscription but
+// has not yet taken it out of the snapshot when a second Unsubscribe of the
+// same subscription runs. The second must not return before the removal is
+// published: a Notify that begins after it returns must not call the
+// observer. The test holds the subject's lock to stop the first Unsubscribe
+// before it removes the entry (the old code had already marked it ended
+// there, and the second call returned at once).
 func TestUnsubscribeWaitsForConcurrentEnd(t *testing.T) {
 	var s Subject[int]
 	var late atomic.Int64
@@ -544,8 +545,8 @@ func TestUnsubscribeWaitsForConcurrentEnd(t *testing.T) {
 		defer close(firstDone)
 		sub.Unsubscribe()
 	}()
-	for sub.Active() {
-		runtime.Gosched() // until the first Unsubscribe has swapped the state
+	for goroutinesIn("observer.(*Subject[...]).remove(") == 0 {
+		runtime.Gosched() // until the first Unsubscribe waits for the lock
 	}
 	secondDone := make(chan struct{})
 	go func() {
@@ -574,5 +575,43 @@ func TestUnsubscribeWaitsForConcurrentEnd(t *testing.T) {
 	}
 	if s.Len() != 0 {
 		t.Fatalf("Len = %d after Unsubscribe", s.Len())
+	}
+}
+
+// TestEndingSubscriptionSkippedForGood: once a Notify has skipped a
+// subscription that is ending, no later Notify calls it again; its values
+// are a prefix of everyone else's. The test stops an Unsubscribe at the
+// subject's lock, and has an observer end an unrelated subscription during
+// the first Notify (which makes that Notify check states). The old code had
+// already marked the subscription ended there: the first Notify skipped it
+// and the second, seeing no end during its own run, called it again (for a
+// Value: A, then A again).
+func TestEndingSubscriptionSkippedForGood(t *testing.T) {
+	var s, other Subject[int]
+	unrelated := other.Subscribe(func(int) {})
+	s.Subscribe(func(v int) {
+		if v == 1 {
+			unrelated.Unsubscribe()
+		}
+	})
+	got := new(recorder[int])
+	sub := s.Subscribe(got.add)
+
+	s.mu.Lock()
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		sub.Unsubscribe()
+	}()
+	for goroutinesIn("observer.(*Subject[...]).remove(") == 0 {
+		runtime.Gosched() // until the Unsubscribe waits for the lock
+	}
+	s.Notify(1)
+	s.Notify(2)
+	s.mu.Unlock()
+	waitClosed(t, "Unsubscribe", ended)
+	s.Notify(3)
+	if g := got.get(); len(g) > 0 && !equal(g, []int{1}) && !equal(g, []int{1, 2}) {
+		t.Fatalf("the ending subscription got %v, want a prefix of [1 2]", g)
 	}
 }
