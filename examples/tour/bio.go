@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sturdy-go/sturdy/bio"
-	"github.com/sturdy-go/sturdy/internal/testpki"
 	"github.com/sturdy-go/sturdy/slowlog"
 	"go.uber.org/zap"
 )
@@ -46,9 +45,14 @@ func (f *frameConn) Close() error {
 }
 
 func tourBio(w io.Writer) error {
-	t := testpki.Standalone
-	root := testpki.NewRoot(t)
-	leaf := root.Leaf(t, testpki.DNS("bio.tour.test"))
+	root, err := newRootCA("bio tour root")
+	if err != nil {
+		return err
+	}
+	_, leaf, err := root.leaf("bio.tour.test")
+	if err != nil {
+		return err
+	}
 
 	a, b := make(chan []byte, 64), make(chan []byte, 64)
 	var frames atomic.Int32
@@ -60,8 +64,8 @@ func tourBio(w io.Writer) error {
 		}
 		close(count)
 	}()
-	client := bio.NewStream(bio.Client(&tls.Config{RootCAs: root.Pool(), ServerName: "bio.tour.test"}), &frameConn{in: b, out: a})
-	server := bio.NewStream(bio.Server(&tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}), &frameConn{in: count, out: b})
+	client := bio.NewStream(bio.Client(&tls.Config{RootCAs: root.pool(), ServerName: "bio.tour.test"}), &frameConn{in: b, out: a})
+	server := bio.NewStream(bio.Server(&tls.Config{Certificates: []tls.Certificate{leaf}}), &frameConn{in: count, out: b})
 
 	// The handshake is timed by slowlog, logging every call (threshold 0).
 	sl := slowlog.New(zap.NewNop(), slowlog.Threshold(0))
@@ -91,7 +95,7 @@ func tourBio(w io.Writer) error {
 	}()
 
 	span := sl.Start("bio.handshake")
-	err := client.Handshake()
+	err = client.Handshake()
 	span.Stop()
 	if err != nil {
 		return fmt.Errorf("handshake: %w", err)

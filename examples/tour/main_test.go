@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,5 +85,25 @@ func TestOnly(t *testing.T) {
 	if !strings.Contains(got, "== observer:") || !strings.Contains(got, "== hashtable:") || strings.Contains(got, "== tlsutil:") ||
 		strings.Index(got, "== observer:") > strings.Index(got, "== hashtable:") || !strings.Contains(got, "tour finished: 2 sections") {
 		t.Fatalf("-only observer,hashtable ran:\n%s", got)
+	}
+}
+
+// TestCopyable checks that the tour imports nothing internal, so that a
+// user can copy it into their own module.
+func TestCopyable(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); strings.Contains(p, "/internal/") {
+				t.Errorf("%s imports %s", f, p)
+			}
+		}
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sturdy-go/sturdy/internal/testpki"
 	"github.com/sturdy-go/sturdy/tlsutil"
+	"golang.org/x/crypto/ocsp"
 )
 
 // serveHTTPS starts an HTTPS server on loopback with cert and returns its
@@ -41,20 +41,35 @@ func serveHTTPS(cert tls.Certificate) (string, func(), error) {
 }
 
 func tourTLS(w io.Writer) error {
-	t := testpki.Standalone
-	root := testpki.NewRoot(t, testpki.CommonName("tour root"))
-	inter := root.Intermediate(t, testpki.CommonName("tour intermediate"))
-	leaf := inter.Leaf(t, testpki.DNS("api.tour.test"))
+	root, err := newRootCA("tour root")
+	if err != nil {
+		return err
+	}
+	inter, err := root.intermediate("tour intermediate")
+	if err != nil {
+		return err
+	}
+	leafCert, good, err := inter.leaf("api.tour.test")
+	if err != nil {
+		return err
+	}
+	other, err := newRootCA("another root")
+	if err != nil {
+		return err
+	}
 
-	good := leaf.TLS()
-	good.OCSPStaple = inter.OCSP(t, leaf.Cert, testpki.OCSPGood)
+	if good.OCSPStaple, err = inter.ocsp(leafCert, ocsp.Good); err != nil {
+		return err
+	}
 	addr, stop, err := serveHTTPS(good)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	revoked := leaf.TLS()
-	revoked.OCSPStaple = inter.OCSP(t, leaf.Cert, testpki.OCSPRevoked)
+	revoked := good
+	if revoked.OCSPStaple, err = inter.ocsp(leafCert, ocsp.Revoked); err != nil {
+		return err
+	}
 	revokedAddr, stopRevoked, err := serveHTTPS(revoked)
 	if err != nil {
 		return err
@@ -65,7 +80,7 @@ func tourTLS(w io.Writer) error {
 	// stapled OCSP answer required. The name to verify is the service's,
 	// not the loopback address we dial (curl's --connect-to).
 	v := &tlsutil.Verifier{
-		Roots:      root.Pool(),
+		Roots:      root.pool(),
 		Name:       "api.tour.test",
 		Pins:       []tlsutil.Pin{tlsutil.PinOf(inter.Cert)},
 		Revocation: tlsutil.RevocationRequireStaple,
@@ -90,9 +105,9 @@ func tourTLS(w io.Writer) error {
 		addr string
 		want tlsutil.Reason
 	}{
-		{"a wrong name", tlsutil.Verifier{Roots: root.Pool(), Name: "admin.tour.test"}, addr, tlsutil.NameMismatch},
-		{"a pin mismatch", tlsutil.Verifier{Roots: root.Pool(), Name: "api.tour.test", Pins: []tlsutil.Pin{tlsutil.PinOf(testpki.NewRoot(t).Cert)}}, addr, tlsutil.PinMismatch},
-		{"a revoked stapled OCSP response", tlsutil.Verifier{Roots: root.Pool(), Name: "api.tour.test", Revocation: tlsutil.RevocationIfStapled}, revokedAddr, tlsutil.Revoked},
+		{"a wrong name", tlsutil.Verifier{Roots: root.pool(), Name: "admin.tour.test"}, addr, tlsutil.NameMismatch},
+		{"a pin mismatch", tlsutil.Verifier{Roots: root.pool(), Name: "api.tour.test", Pins: []tlsutil.Pin{tlsutil.PinOf(other.Cert)}}, addr, tlsutil.PinMismatch},
+		{"a revoked stapled OCSP response", tlsutil.Verifier{Roots: root.pool(), Name: "api.tour.test", Revocation: tlsutil.RevocationIfStapled}, revokedAddr, tlsutil.Revoked},
 	}
 	for _, r := range refusals {
 		_, err := (&tlsutil.Dialer{Verifier: &r.v}).DialContext(ctx, "tcp", r.addr)
