@@ -95,7 +95,8 @@
 //     that begin with that prefix.
 //   - Each table knows the sum of its entries' probe distances (groups past
 //     the home group), kept exact through insertions, deletions and
-//     rehashes; Stats reports it as MeanProbe.
+//     rehashes; Stats divides their total by Len and reports it as
+//     MeanProbe.
 //
 // # Deletion and tombstones
 //

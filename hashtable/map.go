@@ -59,10 +59,11 @@ func New[K Key, V any](opts ...Option) *Map[K, V] {
 // every output bit, as SipHash does; a hash that ignores the seed or
 // collides often keeps the map correct, with bounded memory, but slow. hash
 // must not retain key, and must not panic: a Map whose hash panics while it
-// grows or rehashes is left in an unspecified state (Sync is not). A nil
-// hash selects SipHash-2-4 when K's underlying type is one of Key's and
-// hash/maphash.Comparable, under a random maphash.Seed mixed with the map's
-// seed, otherwise.
+// grows or rehashes is left in an unspecified state (Sync is not).
+//
+// A nil hash picks one: SipHash-2-4 when K's underlying type is one of
+// Key's; otherwise hash/maphash.Comparable, under a random maphash.Seed
+// mixed with the map's seed.
 func NewFunc[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, opts ...Option) *Map[K, V] {
 	sip := hash == nil
 	if hash == nil {

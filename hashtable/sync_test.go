@@ -8,11 +8,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/sturdy-go/sturdy/internal/leaktest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m)
 }
 
 // background calls work(g, i) for i = 0, 1, 2, ... in each of n goroutines
