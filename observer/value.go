@@ -14,7 +14,7 @@ import (
 // A Value is safe for concurrent use and must not be copied after first use.
 //
 // One goroutine at a time delivers a Value's changes, so every observer sees
-// the same sequence of values, with no value repeated twice in a row, ending
+// the same sequence of values, with no value twice in a row, ending
 // at the current value. A Set made while another goroutine is delivering,
 // or from inside an observer, returns once the value is current and leaves
 // its delivery to the delivering goroutine, after the value in progress
