@@ -36,7 +36,7 @@ var sections = []section{
 	{"hashtable", "a map that crafted keys cannot flood", tourHashtable},
 	{"slowlog", "log only the slow calls, in tiers, with statistics", tourSlowlog},
 	{"observer", "observers that cannot deadlock or hurt each other", tourObserver},
-	{"fork", "a child that inherits exactly one listener", tourFork},
+	{"fork", "an upgrade in place: the listener passes to a new generation, no request unanswered", tourFork},
 }
 
 func main() {
