@@ -132,15 +132,40 @@ func Start(t testing.TB, name string, args ...string) *Proc {
 	// Process.Wait (not Cmd.Wait) is used below, so the parent's end of
 	// the stdout pipe is closed here, at cleanup.
 	stdoutPipe := stdout
-	cmd.Stderr = &p.stderr
+	// Standard error comes through a pipe of our own, copied by a
+	// goroutine of our own, so that done can wait for the copy to reach
+	// EOF. Given a bytes buffer, exec.Cmd would copy in a goroutine that
+	// only Cmd.Wait waits for: after Process.Wait the last lines the
+	// process wrote before exiting could still be in the pipe, and a test
+	// reading Stderr after Wait would miss them.
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		t.Fatalf("testpeer: %v", err)
+	}
+	cmd.Stderr = errW
 	if err := cmd.Start(); err != nil {
+		errR.Close()
+		errW.Close()
 		t.Fatalf("testpeer: start %s: %v", name, err)
 	}
+	errW.Close() // the child holds its own copy: EOF comes when it exits
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		defer errR.Close()
+		io.Copy(&p.stderr, errR)
+	}()
 	go func() {
 		// Wait only after the test has read what it wanted: exec.Cmd.Wait
 		// closes stdout, so it runs once the process has exited by itself
 		// or been killed at cleanup.
-		p.err = waitExit(cmd)
+		err := waitExit(cmd)
+		// A process that left a child of its own holding standard error
+		// open would keep the copy from ending: bound the wait, as a
+		// hang guard only.
+		errR.SetReadDeadline(time.Now().Add(startTimeout))
+		<-copied
+		p.err = err
 		close(p.done)
 	}()
 	t.Cleanup(func() {
@@ -165,7 +190,8 @@ func waitExit(cmd *exec.Cmd) error {
 }
 
 // Wait waits up to d for the process to exit by itself and returns its
-// error (nil on exit status 0).
+// error (nil on exit status 0). Once it returns, Stderr holds all the
+// process wrote to standard error.
 func (p *Proc) Wait(d time.Duration) error {
 	select {
 	case <-p.done:
