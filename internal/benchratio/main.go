@@ -13,6 +13,17 @@
 // table shows the median ratio and its spread (min–max) over the rounds. A
 // target counts as met only when the whole spread is within it.
 //
+// It also measures how busy the machine was meanwhile: the CPU time that
+// processes other than itself and its children (the test binaries, the go
+// command that builds them, the peers they start) used, from /proc/stat
+// against /proc/self/stat, and the load average before and after. The
+// stamp above the table says it, and -readme refuses to write a run in
+// which the others used more than a tenth of one core on average: another
+// program's work slows the sturdy side and the baseline unequally, and a
+// reader who reruns the command on a quiet machine must get what the
+// README says. -force writes it anyway, and the stamp then says so in
+// bold.
+//
 // A row whose benchmarks are absent (renamed, not yet written, or in a
 // package that does not build) is printed as "missing" with the reason;
 // the command still exits 0, so one package's trouble does not hide the
@@ -63,9 +74,12 @@ func main() {
 		list      = flag.Bool("list", false, "print the families and exit")
 		timeout   = flag.Duration("timeout", 5*time.Minute, "give up on one run of a test binary after this long")
 		raw       = flag.String("raw", "", "also write every run's output to this file, for checking a figure")
+		force     = flag.Bool("force", false, "write -readme even if other processes kept the machine busy (the stamp says so in bold)")
 	)
 	flag.Parse()
-	if err := run(os.Stdout, os.Stderr, options{*famRE, *rounds, *benchtime, *readme, *list, *timeout, *raw}); err != nil {
+	o := options{family: *famRE, rounds: *rounds, benchtime: *benchtime, readme: *readme, list: *list,
+		timeout: *timeout, raw: *raw, force: *force, proc: "/proc"}
+	if err := run(os.Stdout, os.Stderr, o); err != nil {
 		fmt.Fprintf(os.Stderr, "benchratio: %v\n", err)
 		os.Exit(1)
 	}
@@ -79,6 +93,8 @@ type options struct {
 	list      bool
 	timeout   time.Duration
 	raw       string
+	force     bool
+	proc      string // where /proc is; tests point it at synthetic files
 }
 
 func run(stdout, stderr io.Writer, o options) error {
@@ -105,6 +121,9 @@ func run(stdout, stderr io.Writer, o options) error {
 	if o.rounds < 1 {
 		return errors.New("-rounds must be at least 1")
 	}
+	// From the first build on: the go command building the test
+	// binaries is one of our children, whose CPU is ours.
+	meter := startLoad(newProcfs(o.proc))
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -128,7 +147,13 @@ func run(stdout, stderr io.Writer, o options) error {
 	start := time.Now()
 	res := make([][]runPair, len(fams))
 	for round := range o.rounds {
-		fmt.Fprintf(stderr, "round %d/%d (%v)\n", round+1, o.rounds, time.Since(start).Round(time.Second))
+		progress := ""
+		if round > 0 {
+			if l := meter.now(); l.measured {
+				progress = fmt.Sprintf(", others %.2f cores so far", l.others)
+			}
+		}
+		fmt.Fprintf(stderr, "round %d/%d (%v%s)\n", round+1, o.rounds, time.Since(start).Round(time.Second), progress)
 		for i, f := range fams {
 			if f.Rounds > 0 && round >= f.Rounds {
 				continue
@@ -162,23 +187,34 @@ func run(stdout, stderr io.Writer, o options) error {
 		rounds:    o.rounds,
 		benchtime: o.benchtime,
 		took:      time.Since(start).Round(time.Second),
+		load:      meter.now(),
 	}
+	st.forced = o.force && st.load.busy()
 	writeText(stdout, st, rows)
 	if o.readme != "" {
-		old, err := os.ReadFile(o.readme)
-		if err != nil {
-			return err
-		}
-		out, err := replaceMarked(old, markdown(st, rows))
-		if err != nil {
-			return fmt.Errorf("%s: %v", o.readme, err)
-		}
-		if err := os.WriteFile(o.readme, out, 0o644); err != nil {
+		if err := writeReadme(o.readme, st, rows, o.force); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "wrote the table into %s\n", o.readme)
 	}
 	return nil
+}
+
+// writeReadme puts the table into the file readme, unless the machine was
+// busy and force is false.
+func writeReadme(readme string, st stamp, rows []row, force bool) error {
+	if err := refuse(st.load, force); err != nil {
+		return err
+	}
+	old, err := os.ReadFile(readme)
+	if err != nil {
+		return err
+	}
+	out, err := replaceMarked(old, markdown(st, rows))
+	if err != nil {
+		return fmt.Errorf("%s: %v", readme, err)
+	}
+	return os.WriteFile(readme, out, 0o644)
 }
 
 // moduleRoot finds the directory of the go.mod above the working directory.
@@ -665,15 +701,35 @@ type stamp struct {
 	nproc, rounds        int
 	benchtime            string
 	took                 time.Duration
+	load                 load
+	forced               bool // written with -force although busy or unmeasured
 }
 
-func (s stamp) String() string {
+func (s stamp) String() string { return s.base() + "; " + s.load.String() }
+
+func (s stamp) base() string {
 	return fmt.Sprintf("%s, nproc %d, %s, %s: %d interleaved rounds of -benchtime %s (rows may override), %v",
 		s.date, s.nproc, s.cpu, s.goVersion, s.rounds, s.benchtime, s.took)
 }
 
+// markdown is the stamp as the README shows it: a forced run's load in
+// bold.
+func (s stamp) markdown() string {
+	if s.forced {
+		why := "over the limit"
+		if !s.load.measured {
+			why = "so the machine may have been busy"
+		}
+		return fmt.Sprintf("Measured %s; **%s, %s: written with -force, these are not a quiet machine's figures**.", s.base(), s.load, why)
+	}
+	return fmt.Sprintf("Measured %s.", s)
+}
+
 func writeText(w io.Writer, st stamp, rows []row) {
 	fmt.Fprintf(w, "benchratio %s\n", st)
+	if st.load.busy() {
+		fmt.Fprintf(w, "NOT A QUIET MACHINE: %s\n", st.load)
+	}
 	tw := bufio.NewWriter(w)
 	defer tw.Flush()
 	fmt.Fprintf(tw, "%-28s %-32s %-12s %10s %10s %7s %-12s %2s %-7s %s\n", "benchmark", "ours vs baseline", "unit", "ours", "baseline", "ratio", "spread", "n", "target", "verdict")
@@ -724,7 +780,7 @@ const (
 // markdown renders the README's table.
 func markdown(st stamp, rows []row) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s.\n\n", st)
+	fmt.Fprintf(&b, "%s\n\n", st.markdown())
 	b.WriteString("| benchmark | comparison | sturdy | baseline | ratio | spread | target | |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
