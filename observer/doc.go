@@ -27,10 +27,29 @@
 // ([Subscription.Dropped]).
 //
 // A [Value] holds a current value: its observers first receive that value,
-// then every change, and Set notifies only when the value changed. [Merge]
-// lets one observer watch several subjects and learn, with each value, which
-// one sent it. [SubscribeWeak] subscribes on behalf of an object without
-// keeping it alive.
+// then every change, and Set notifies only when the value changed;
+// [Value.Update] changes it atomically. [Merge] lets one observer watch
+// several subjects and learn, with each value, which one sent it.
+// [SubscribeWeak] subscribes on behalf of an object without keeping it
+// alive: it holds only a weak.Pointer, and the subscription ends through
+// runtime.AddCleanup once the object is collected.
+//
+// # Panics
+//
+// A panicking observer is recovered where it runs; the notifier never sees
+// the panic and the other observers still receive the value. Where the
+// panic is reported is chosen per subscription, then per subject:
+//
+//   - the subscription's own [OnPanic] handler, if it has one;
+//   - else the subject's handler, set once for all its subscriptions with
+//     [Subject.SetPanicHandler] (or [Value.SetPanicHandler]): it receives a
+//     [Panic] with the recovered value, the value that was being
+//     delivered, the stack and the subscription, which is what a service
+//     puts in its structured log;
+//   - else standard error, with the stack.
+//
+// For [Merge], a panic of the merged observer goes to the handler of the
+// source subject that sent the value.
 //
 // # Guarantees
 //
@@ -43,22 +62,48 @@
 //     [Value] instead delivers changes one at a time, breadth first.
 //   - No delivery starts after Unsubscribe returns, even while another
 //     goroutine is notifying: Unsubscribe waits for the Notify calls in
-//     progress to return. Called from inside an observer, where waiting could
-//     deadlock, it does not wait; the exact rule is in
-//     [Subscription.Unsubscribe].
-//   - A panicking observer is recovered and reported to its [OnPanic]
-//     handler, by default to standard error with its stack; the other
-//     observers still receive the value, and the notifier never sees the
-//     panic.
+//     progress to return (an RCU-style grace period: two atomic operations
+//     per Notify, none per observer). Called from inside an observer, where
+//     waiting could deadlock on itself, it does not wait, yet takes effect
+//     at once: the Notify in progress skips the subscription. The exact rule
+//     is in [Subscription.Unsubscribe].
+//   - A panicking observer is recovered and reported (see Panics above);
+//     the other observers still receive the value, and the notifier never
+//     sees the panic.
 //   - Values reach each Async observer in the order they were enqueued, one
-//     at a time. Its goroutine ends when it is unsubscribed (the queue is
+//     at a time, and [Subscription.Dropped] counts exactly what its policy
+//     dropped. Its goroutine ends when it is unsubscribed (the queue is
 //     discarded) or when the subject is closed (the queue is delivered
-//     first); then Done closes.
+//     first); then Done closes. The tests check with goleak that no
+//     goroutine is left.
+//   - Every observer of a [Value] sees the same sequence of values, never
+//     the same value twice in a row, not even when the value goes from A to
+//     B and back to A during a delivery.
 //   - After Close, Notify does nothing and Subscribe returns a subscription
 //     that has already ended.
 //   - Notify allocates nothing. Per subscriber it reads the snapshot and
 //     one shared counter, much as a loop over a []func(T) would; per call it
 //     adds two atomic operations when some subscriber is synchronous.
+//
+// These hold under a stress test that subscribes, unsubscribes and notifies
+// at random from goroutines and from inside observers (TestStress, under the
+// race detector, on the oldest supported Go and the current one), and under
+// tests that force the interleavings that once broke them.
+//
+// # Cost
+//
+// Against a bare loop over a []func(T), Notify pays about 2 ns of CPU per
+// delivery: one load and compare of a process-wide counter of ended
+// subscriptions (what lets an Unsubscribe from inside an observer take
+// effect for the very next observer without reading each subscription's
+// state) and one store of the observer's index (what lets one deferred call
+// recover a panic and go on with the next observer). With one subscriber a
+// Notify costs two atomic operations (the grace period Unsubscribe waits
+// for), as a subject made by hand with a sync.RWMutex does, plus one deferred
+// call and two function calls, about 15 ns of CPU more; the subject made by
+// hand has none of the guarantees (an observer that unsubscribes deadlocks
+// it). The benchmarks (Notify, NotifyAsync) carry both baselines; the
+// repository's README has the measured table.
 //
 // # Design
 //

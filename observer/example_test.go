@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -95,6 +97,39 @@ func ExampleSubscription_Unsubscribe() {
 	// always: 1
 	// recovered: broken observer
 	// always: 2
+}
+
+// A service puts every observer panic of a subject in its structured log:
+// one handler for all subscriptions, told which value was being delivered.
+// (The log here drops the time and the stack to keep the output stable; a
+// service would log p.Stack too.)
+func ExampleSubject_SetPanicHandler() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+
+	type order struct{ ID, Qty int }
+	var orders observer.Subject[order]
+	orders.SetPanicHandler(func(p observer.Panic[order]) {
+		logger.Error("observer panicked", "panic", p.Recovered, "order", p.Value.ID)
+	})
+	orders.Subscribe(func(o order) {
+		if o.Qty == 0 {
+			panic("no quantity")
+		}
+	})
+	orders.Subscribe(func(o order) { fmt.Println("shipped", o.ID) })
+	orders.Notify(order{ID: 1, Qty: 2})
+	orders.Notify(order{ID: 2})
+	// Output:
+	// shipped 1
+	// level=ERROR msg="observer panicked" panic="no quantity" order=2
+	// shipped 2
 }
 
 // A slow observer with the Latest policy skips the values it had no time

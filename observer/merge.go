@@ -1,6 +1,9 @@
 package observer
 
-import "sync/atomic"
+import (
+	"maps"
+	"sync/atomic"
+)
 
 // keyed is a value tagged with the key of the subject that sent it.
 type keyed[K comparable, T any] struct {
@@ -18,6 +21,10 @@ type keyed[K comparable, T any] struct {
 // Async, fn runs on the goroutine of whichever source notifies, possibly on
 // several goroutines at once.
 //
+// A panic of fn is reported to fn's OnPanic option if it has one, else to
+// the panic handler of the source that sent the value (see
+// Subject.SetPanicHandler), with the returned subscription.
+//
 // The returned subscription ends on Unsubscribe, which also unsubscribes
 // from every source, or once every source is closed. A nil source counts as
 // closed; the order of the underlying subscriptions is unspecified.
@@ -27,6 +34,12 @@ func Merge[K comparable, T any](sources map[K]*Subject[T], fn func(K, T), opts .
 	}
 	hub := new(Subject[keyed[K, T]])
 	merged := hub.Subscribe(func(m keyed[K, T]) { fn(m.key, m.val) }, opts...)
+	// A panic of fn without an OnPanic option goes to the panic handler of
+	// the source that sent the value.
+	from := maps.Clone(sources)
+	hub.SetPanicHandler(func(p Panic[keyed[K, T]]) {
+		from[p.Value.key].panicked(Panic[T]{Recovered: p.Recovered, Value: p.Value.val, Stack: p.Stack, Subscription: merged})
+	})
 	if len(sources) == 0 {
 		hub.Close()
 		return merged

@@ -46,9 +46,11 @@ func Async(buffer int, p Policy) SubscribeOption {
 
 // OnPanic sets the handler that receives the value recovered when this
 // subscription's observer panics. The panic never reaches the notifier and
-// the other observers still receive the value. Without OnPanic (or with a
-// nil h), the panic value and the observer's stack are written to standard
-// error. If h itself panics, that panic is reported the default way.
+// the other observers still receive the value. It takes precedence over
+// the subject's handler (Subject.SetPanicHandler), which is what a service
+// that wants every panic in one log uses; without either (or with a nil
+// h), the panic value and the observer's stack are written to standard
+// error. If h itself panics, that panic is reported to standard error.
 func OnPanic(h func(recovered any)) SubscribeOption {
 	return func(o *options) { o.onPanic = h }
 }

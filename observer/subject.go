@@ -24,6 +24,8 @@ type Subject[T any] struct {
 	subs   atomic.Pointer[snapshot[T]] // immutable, in subscription order
 	closed atomic.Bool                 // written under mu
 	rd     readers
+
+	panicHandler atomic.Pointer[func(Panic[T])] // nil: report to standard error
 }
 
 // ends counts the subscriptions ended, of every subject; see deliver. One
@@ -214,8 +216,8 @@ func (e *entry[T]) end(wait bool) {
 // value before the outer one. Use Value, or Async subscriptions, where the
 // order of values matters.
 //
-// A panicking observer is recovered and reported (see OnPanic); the other
-// observers still receive v. On a closed subject Notify does nothing. Notify
+// A panicking observer is recovered and reported (see OnPanic and
+// SetPanicHandler); the other observers still receive v. On a closed subject Notify does nothing. Notify
 // allocates nothing.
 func (s *Subject[T]) Notify(v T) {
 	if s != nil {
@@ -271,7 +273,7 @@ func (s *Subject[T]) notify(ctx context.Context, v T) (lost int) {
 				// the goroutine is ending and the remaining observers are
 				// skipped.
 				if r := recover(); r != nil {
-					reportPanic(d.p.entries[d.next].onPanic, r)
+					reportPanic(d.p.entries[d.next], v, r)
 					for i := d.next + 1; i < len(d.p.fns); {
 						i = deliverRecovering(d.p, i, v, &d)
 					}
@@ -383,7 +385,7 @@ func deliverRecovering[T any](p *snapshot[T], i int, v T, d *delivery[T]) (next 
 	defer func() {
 		if d.next < len(p.fns) {
 			if r := recover(); r != nil {
-				reportPanic(p.entries[d.next].onPanic, r)
+				reportPanic(p.entries[d.next], v, r)
 				next = d.next + 1
 			}
 		}
@@ -397,7 +399,7 @@ func deliverRecovering[T any](p *snapshot[T], i int, v T, d *delivery[T]) (next 
 func callOne[T any](e *entry[T], v T) {
 	defer func() {
 		if r := recover(); r != nil {
-			reportPanic(e.onPanic, r)
+			reportPanic(e, v, r)
 		}
 	}()
 	e.fn(v)
@@ -439,6 +441,31 @@ func (s *Subject[T]) Close() {
 	for _, e := range ended {
 		e.sub.finish()
 	}
+}
+
+// SetPanicHandler sets the handler that receives the panics of every
+// observer of s, synchronous or Async, present or future, with the value
+// being delivered and the stack (see Panic). A subscription made with its
+// own OnPanic handler reports to that one instead. With a nil h, panics go
+// to standard error with their stack, as by default.
+//
+// The handler runs on the goroutine that delivered the value, in place of
+// the observer, and the delivery then goes on with the next observer; it
+// may run on several goroutines at once. It may call any method of the
+// package, as an observer may. If it panics, both panics are reported to
+// standard error.
+//
+// SetPanicHandler may be called at any time; deliveries that panic after
+// it returns use h.
+func (s *Subject[T]) SetPanicHandler(h func(Panic[T])) {
+	if s == nil {
+		return
+	}
+	if h == nil {
+		s.panicHandler.Store(nil)
+		return
+	}
+	s.panicHandler.Store(&h)
 }
 
 // Closed reports whether Close has been called.

@@ -122,6 +122,13 @@ func (v *Value[T]) Close() {
 	v.subj.Close()
 }
 
+// SetPanicHandler sets the handler of the panics of v's observers, as
+// Subject.SetPanicHandler does; a first value that panics is reported
+// there too.
+func (v *Value[T]) SetPanicHandler(h func(Panic[T])) {
+	v.subj.SetPanicHandler(h)
+}
+
 // Len returns the number of active subscriptions.
 func (v *Value[T]) Len() int {
 	return v.subj.Len()
