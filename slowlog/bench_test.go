@@ -138,7 +138,8 @@ func BenchmarkDo(b *testing.B) {
 }
 
 // BenchmarkWatch is the fast path with Watch on, which registers every
-// call, against the fast path without it.
+// call in a slot of the watch's table and labels its goroutine, against
+// the fast path without it.
 func BenchmarkWatch(b *testing.B) {
 	b.Run("watch", func(b *testing.B) {
 		l := New(jsonLogger(), Threshold(time.Hour), Watch(time.Hour))
@@ -159,4 +160,31 @@ func BenchmarkWatch(b *testing.B) {
 		}
 		m.Report(b, 1)
 	})
+}
+
+// BenchmarkWatchParallel is BenchmarkWatch with every P on one name: with
+// Watch, calls on different cores must not share a lock or a cache line.
+func BenchmarkWatchParallel(b *testing.B) {
+	for _, watch := range []bool{true, false} {
+		name := "nowatch"
+		if watch {
+			name = "watch"
+		}
+		b.Run(name, func(b *testing.B) {
+			opts := []Option{Threshold(time.Hour)}
+			if watch {
+				opts = append(opts, Watch(time.Hour))
+			}
+			l := New(jsonLogger(), opts...)
+			defer l.Close()
+			b.ReportAllocs()
+			m := benchcpu.Start()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					l.Start("db.query").Stop()
+				}
+			})
+			m.Report(b, 1)
+		})
+	}
 }

@@ -41,7 +41,7 @@ func (l *Log) Do(ctx context.Context, name string, fn func(context.Context) erro
 	// Do's frames are between the line and the caller: flagDo picks the
 	// logger that skips them.
 	s := Span{name: name, ctx: ctx, flags: flagDo}
-	l.begin(&s, nil)
+	l.begin(&s, nil, "")
 	panicked := true
 	defer func() {
 		if panicked {

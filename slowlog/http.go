@@ -38,11 +38,10 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter{w: w}
 		method, path := r.Method, r.URL.Path // before next can change them
-		name := ""
-		if l.watch > 0 {
-			name = method + " " + path
-		}
-		s := l.Start(name, Context(r.Context()))
+		// Until the mux has routed the request, the watch knows it by its
+		// path.
+		s := Span{name: path, ctx: r.Context()}
+		l.begin(&s, nil, method)
 		panicked := true
 		defer func() {
 			s.name = l.requestName(r, method, path)

@@ -18,6 +18,7 @@ type Entry struct {
 	CtxErr   error         // the error of the call's context when it ended, if any
 	Tier     Tier          // the highest threshold it reached, and that tier's level
 	HTTP     *HTTPInfo     // Middleware: the request; nil for other calls
+	Trace    string        // the trace file written for this call (FlightRecorder), "" if none
 }
 
 // HTTPInfo describes the request of an Entry made by Middleware.
@@ -46,6 +47,7 @@ type entryJSON struct {
 	Tier     string    `json:"tier"`
 	Level    string    `json:"level"`
 	HTTP     *HTTPInfo `json:"http,omitempty"`
+	Trace    string    `json:"trace,omitempty"`
 }
 
 // MarshalJSON encodes the entry with its errors as strings, its duration
@@ -61,6 +63,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 		Tier:     e.Tier.Over.String(),
 		Level:    e.Tier.Level.String(),
 		HTTP:     e.HTTP,
+		Trace:    e.Trace,
 	}
 	if e.Err != nil {
 		j.Err = e.Err.Error()
@@ -97,6 +100,7 @@ func (r *ring) add(e *Entry) uint64 {
 	k.CtxErr = e.CtxErr
 	k.Tier = e.Tier
 	k.HTTP = e.HTTP
+	k.Trace = e.Trace
 	r.next = (r.next + 1) % len(r.buf)
 	r.n = min(r.n+1, len(r.buf))
 	r.mu.Unlock()

@@ -49,14 +49,8 @@ type Log struct {
 
 	ring ring
 
-	watch     int64
-	onScan    func()
-	flightsMu sync.Mutex
-	flights   map[uint64]flight
-	flightID  uint64
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	w  *watch    // nil without Watch
+	fr *recorder // nil without FlightRecorder
 }
 
 type tier struct {
@@ -94,8 +88,6 @@ func New(z *zap.Logger, opts ...Option) *Log {
 		limitPer: int64(c.limitPer),
 		maxNames: c.maxNames,
 		reqName:  c.reqName,
-		watch:    int64(c.watch),
-		onScan:   c.onScan,
 
 		ctxFields: c.ctxFields,
 		onSlow:    c.onSlow,
@@ -123,25 +115,32 @@ func New(z *zap.Logger, opts ...Option) *Log {
 	}
 	l.names.Store(newNameTable(map[string]*stats{}))
 	l.ring.buf = make([]Entry, c.keep)
-	if l.watch > 0 {
-		l.flights = make(map[uint64]flight)
-		l.stop = make(chan struct{})
-		l.done = make(chan struct{})
-		every := max(c.watch/2, time.Millisecond)
-		go l.watchLoop(every)
+	if c.flight != nil {
+		l.fr = newRecorder(l, *c.flight, c.createTrace)
+	}
+	if c.watch > 0 {
+		l.w = newWatch(c.watch, c.onScan)
+		go l.watchLoop(max(c.watch/2, time.Millisecond))
 	}
 	return l
 }
 
-// Close ends the watch goroutine, if any, and waits for it. It is
-// idempotent and safe for concurrent use. The Log stays usable after
-// Close; it only stops watching in-flight calls.
+// Close ends the watch goroutine, if any, and waits for it, and gives up
+// the Log's share of the flight recorder, which stops when the last Log
+// that shares it is closed. It is idempotent and safe for concurrent use.
+// The Log stays usable after Close; it only stops watching in-flight calls
+// and writing traces.
 func (l *Log) Close() {
-	if l == nil || l.stop == nil {
+	if l == nil {
 		return
 	}
-	l.closeOnce.Do(func() { close(l.stop) })
-	<-l.done
+	if w := l.w; w != nil {
+		w.closed.Do(func() { close(w.stop) })
+		<-w.done
+	}
+	if l.fr != nil {
+		l.fr.close()
+	}
 }
 
 // mono returns the time since l.base. With the system clock it reads only
@@ -176,12 +175,14 @@ type Span struct {
 func (l *Log) Start(name string, opts ...CallOption) Span {
 	// Small enough to inline, so the Span is built in the caller's frame.
 	s := Span{name: name}
-	l.begin(&s, opts)
+	l.begin(&s, opts, "")
 	return s
 }
 
-// begin fills in the Span that Start returns.
-func (l *Log) begin(s *Span, opts []CallOption) {
+// begin fills in the Span that Start returns. method is the request's
+// method for Middleware, whose name is then the path until the request is
+// served.
+func (l *Log) begin(s *Span, opts []CallOption, method string) {
 	if l == nil {
 		s.name = ""
 		return
@@ -196,13 +197,13 @@ func (l *Log) begin(s *Span, opts []CallOption) {
 			s.ctx = o.ctx
 		}
 	}
-	if l.watch > 0 {
-		s.flight = l.track(s.name)
-	}
 	if l.now == nil {
 		s.start = int64(time.Since(l.base))
 	} else {
 		s.start = l.mono()
+	}
+	if l.w != nil {
+		s.flight = l.w.track(s.name, method, s.start)
 	}
 }
 
@@ -257,7 +258,7 @@ func (l *Log) finish(s *Span, err error, hi *httpCall) {
 		return
 	}
 	if s.flight != 0 {
-		l.untrack(s.flight)
+		l.w.untrack(s.flight, s.ctx)
 	}
 	if err != nil {
 		st.errors.Add(1)
@@ -287,6 +288,7 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err error, hi
 	var (
 		level zapcore.Level
 		label string
+		trace string
 	)
 	i := len(tiers) - 1
 	for i >= 0 && d < tiers[i].Over {
@@ -301,6 +303,14 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err error, hi
 			e.HTTP = new(HTTPInfo)
 			*e.HTTP = hi.HTTPInfo
 		}
+		if l.fr != nil && int64(d) >= l.fr.after {
+			ctx := s.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			e.Trace = l.fr.snapshot(l, ctx, "slow", s.name, d, end)
+		}
+		trace = e.Trace
 		if len(l.ring.buf) > 0 {
 			e.ID = l.ring.add(&e)
 		}
@@ -355,6 +365,9 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err error, hi
 	if hi != nil {
 		n += 4
 	}
+	if trace != "" {
+		n++
+	}
 	// Filling the slice by index writes each field in place; appending
 	// would copy each from the stack with a bulk write barrier.
 	fs := make([]zap.Field, n)
@@ -382,6 +395,10 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err error, hi
 		fs[k+2] = zap.Int("status", hi.Status)
 		fs[k+3] = zap.Int64("bytes", hi.Bytes)
 		k += 4
+	}
+	if trace != "" {
+		fs[k] = zap.String("trace", trace)
+		k++
 	}
 	copy(fs[k:], extra)
 	ce.Write(fs...)

@@ -452,7 +452,7 @@ func TestOptionBounds(t *testing.T) {
 		t.Fatalf("RateLimit(0, 1s) limits")
 	}
 	l := New(nil, WithClock(nil), Watch(-time.Second))
-	if l.now != nil || l.stop != nil {
+	if l.now != nil || l.w != nil {
 		t.Fatalf("WithClock(nil) or Watch(-1s) took effect")
 	}
 	l.Start("x").Stop()

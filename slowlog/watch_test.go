@@ -1,6 +1,8 @@
 package slowlog
 
 import (
+	"context"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +52,7 @@ func TestWatchLogsOnce(t *testing.T) {
 		t.Fatalf("line %v %v", e.Level, m)
 	}
 	stack, _ := m["stack"].(string)
-	if !strings.HasPrefix(stack, "goroutine ") || !strings.Contains(stack, "blockedCall") {
+	if !strings.HasPrefix(stack, "github.com/sturdy-go/sturdy/slowlog.blockedCall\n\t") {
 		t.Fatalf("stack does not show the blocked goroutine:\n%s", stack)
 	}
 	close(release)
@@ -62,10 +64,7 @@ func TestWatchLogsOnce(t *testing.T) {
 	if len(running(logs)) != 1 {
 		t.Fatalf("ended call logged again")
 	}
-	l.flightsMu.Lock()
-	n := len(l.flights)
-	l.flightsMu.Unlock()
-	if n != 0 {
+	if n := l.w.inFlight(); n != 0 {
 		t.Fatalf("%d calls still tracked after they ended", n)
 	}
 }
@@ -115,24 +114,91 @@ func TestWatchGoroutine(t *testing.T) {
 	l.Start("after close").Stop()
 }
 
-func TestStackOf(t *testing.T) {
+func TestStackOfLabel(t *testing.T) {
 	t.Parallel()
-	dump := []byte("goroutine 1 [running]:\nmain.a()\n\ngoroutine 12 [chan receive]:\nmain.b()\n\tb.go:3\n\ngoroutine 123 [select]:\nmain.c()\n")
-	tests := []struct {
-		gid  uint64
-		want string
-	}{
-		{1, "goroutine 1 [running]:\nmain.a()"},
-		{12, "goroutine 12 [chan receive]:\nmain.b()\n\tb.go:3"},
-		{123, "goroutine 123 [select]:\nmain.c()"},
-		{2, ""},
+	profile := []byte("goroutine profile: total 3\n" +
+		"1 @ 0x1 0x2\n# labels: {\"a\":\"b\", \"slowlog\":\"1.17\"}\n#\t0x4a1b2c\tmain.handle+0x4c\t\t\t/src/main.go:15\n#\t0x4a1b3c\tmain.serve+0x10\t/src/main.go:30\n\n" +
+		"1 @ 0x1 0x2\n# labels: {\"slowlog\":\"1.1\"}\n#\t0x4a1b2c\tmain.other+0x4c\t/src/other.go:5\n\n" +
+		"2 @ 0x1\n#\t0x4a1b2c\tmain.idle+0x4c\t/src/idle.go:1\n")
+	tests := []struct{ label, want string }{
+		{"1.17", "main.handle\n\t/src/main.go:15\nmain.serve\n\t/src/main.go:30"},
+		{"1.1", "main.other\n\t/src/other.go:5"},
+		{"1.7", ""},
+		{"17", ""},
 	}
 	for _, tt := range tests {
-		if got := stackOf(dump, tt.gid); got != tt.want {
-			t.Errorf("stackOf(%d) = %q, want %q", tt.gid, got, tt.want)
+		if got := stackOfLabel(profile, tt.label); got != tt.want {
+			t.Errorf("stackOfLabel(%q) = %q, want %q", tt.label, got, tt.want)
 		}
 	}
-	if goroutineID() == 0 {
-		t.Fatalf("goroutineID read 0")
+}
+
+// TestWatchLabels checks that Start gives the goroutine its slot's label
+// and Stop gives back the labels of the call's context, and that the
+// overflow map, used when every probed slot is taken, works the same.
+func TestWatchLabels(t *testing.T) {
+	t.Parallel()
+	l, _, _ := newTest(t, Watch(time.Hour), Threshold(time.Hour))
+	ctx := pprof.WithLabels(context.Background(), pprof.Labels("user", "u1"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pprof.SetGoroutineLabels(ctx)
+		s := l.Start("x", Context(ctx))
+		got := stackOfLabel(goroutineProfile(), l.w.label(s.flight-1))
+		if !strings.Contains(got, "TestWatchLabels") {
+			t.Errorf("the call's goroutine is not found by its label; got %q", got)
+		}
+		s.Stop()
+		if stackOfLabel(goroutineProfile(), l.w.label(s.flight-1)) != "" {
+			t.Errorf("label left after Stop")
+		}
+		// Take every slot, so that the next call overflows.
+		for i := range l.w.slots {
+			l.w.slots[i].state.Store(slotBusy)
+		}
+		s = l.Start("y", Context(ctx))
+		if s.flight&overflowBit == 0 {
+			t.Errorf("call took slot %d of a full table", s.flight-1)
+		}
+		if got := stackOfLabel(goroutineProfile(), l.w.label(s.flight)); !strings.Contains(got, "TestWatchLabels") {
+			t.Errorf("overflowed call not found by its label; got %q", got)
+		}
+		if n := l.w.inFlight(); n != len(l.w.slots)+1 {
+			t.Errorf("%d in flight, want %d", n, len(l.w.slots)+1)
+		}
+		s.Stop()
+		for i := range l.w.slots {
+			l.w.slots[i].state.Store(slotFree)
+		}
+		if n := l.w.inFlight(); n != 0 {
+			t.Errorf("%d in flight after Stop", n)
+		}
+	}()
+	<-done
+	// The labels the goroutine had are back: a goroutine it starts now
+	// inherits them.
+	labels := make(chan string)
+	go func() {
+		pprof.SetGoroutineLabels(ctx)
+		s := l.Start("z", Context(ctx))
+		s.Stop()
+		go func() {
+			v, _ := pprof.Label(ctx, "user")
+			labels <- v
+		}()
+	}()
+	if v := <-labels; v != "u1" {
+		t.Fatalf("label user = %q, want u1", v)
+	}
+}
+
+// TestWatchNoAlloc checks that a watched call below the threshold does
+// not allocate.
+func TestWatchNoAlloc(t *testing.T) {
+	l := New(nil, Threshold(time.Hour), Watch(time.Hour))
+	defer l.Close()
+	if n := testing.AllocsPerRun(1000, func() { l.Start("db.query").Stop() }); n != 0 {
+		t.Fatalf("watched call: %v allocs, want 0", n)
 	}
 }
