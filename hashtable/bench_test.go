@@ -363,7 +363,7 @@ func BenchmarkGetBytes(b *testing.B) {
 	b.ReportAllocs()
 	j := 0
 	for b.Loop() {
-		if _, ok := m.GetBytes(bkeys[j]); !ok {
+		if _, ok := GetBytes(m, bkeys[j]); !ok {
 			b.Fatal("miss")
 		}
 		if j++; j == len(bkeys) {

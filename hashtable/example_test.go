@@ -53,11 +53,11 @@ func ExampleWithSeed() {
 	// true 0
 }
 
-func ExampleMap_GetBytes() {
+func ExampleGetBytes() {
 	m := hashtable.New[string, int]()
 	m.Put("content-length", 42)
 	header := []byte("content-length") // from a network buffer, say
-	v, ok := m.GetBytes(header)        // no string conversion, no allocation
+	v, ok := hashtable.GetBytes(m, header)        // no string conversion, no allocation
 	fmt.Println(v, ok)
 	// Output: 42 true
 }

@@ -178,3 +178,14 @@ func fuzzSyncOps(t *testing.T, s *Sync[uint16, int], ops []byte) {
 	}
 	checkSyncInvariants(t, s)
 }
+
+// FuzzHash compares Hash with dchest/siphash and hash13 with the plain
+// reference, for keys of any length and seed.
+func FuzzHash(f *testing.F) {
+	f.Add(uint64(0), uint64(0), []byte(""))
+	f.Add(uint64(1), uint64(2), []byte("a twenty-byte key..."))
+	f.Add(^uint64(0), uint64(3), []byte("1234567"))
+	f.Fuzz(func(t *testing.T, k0, k1 uint64, p []byte) {
+		checkSip(t, k0, k1, p)
+	})
+}

@@ -16,14 +16,14 @@ func checkInvariants[K comparable, V any](tb testing.TB, m *Map[K, V]) {
 }
 
 func invariantError[K comparable, V any](m *Map[K, V]) error {
-	if m.hash == nil {
+	if m.seed == nil {
 		if m.used != 0 || m.dir != nil {
 			return fmt.Errorf("zero map not empty")
 		}
 		return nil
 	}
-	if len(m.dir) != 1<<m.depth || len(m.hot) != len(m.dir) || m.shift != 64-uint(m.depth) {
-		return fmt.Errorf("directory of %d entries at depth %d, shift %d", len(m.dir), m.depth, m.shift)
+	if len(m.dir) != 1<<m.depth || len(m.hot) != len(m.dir) || m.dshift != 32-uint(m.depth) {
+		return fmt.Errorf("directory of %d entries at depth %d, shift %d", len(m.dir), m.depth, m.dshift)
 	}
 	total := 0
 	for i := 0; i < len(m.dir); {
@@ -62,11 +62,14 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 				case b < 0x80:
 					full++
 					key := t.groups[g].slots[s].key
-					h := m.hash(m.k0, m.k1, key)
+					h := m.hash(m.seed.k0, m.seed.k1, key)
+					if hp := m.hashOf(key); hp != h {
+						return fmt.Errorf("key %v: direct hash %#x, hash function %#x", key, hp, h)
+					}
 					if uint8(h&0x7f) != b {
 						return fmt.Errorf("table at %d slot %d: tag %#x, hash tag %#x", i, g*groupSlots+int(s), b, h&0x7f)
 					}
-					if m.dir[h>>m.shift] != t {
+					if m.dir[h>>(64-m.depth)] != t {
 						return fmt.Errorf("key %v is in the wrong table", key)
 					}
 					ft, fg, j, dist, ok := m.find(h, key)

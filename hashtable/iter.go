@@ -11,9 +11,10 @@ import "iter"
 // entry deleted before the iteration reaches it is not produced; an entry
 // added during the iteration may or may not be produced. While an iteration
 // runs, tombstone cleanup rehashes into fresh arrays instead of in place.
+// A nil *Map produces nothing.
 func (m *Map[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		if m.used == 0 {
+		if m == nil || m.used == 0 {
 			return
 		}
 		// Remember each table's group array as it is now. Growth, splits,

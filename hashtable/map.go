@@ -24,16 +24,33 @@ const maxDepth = 32
 // package documentation for the layout and the guarantees.
 //
 // A Map is not safe for concurrent use; use Sync for that, or guard the Map
-// with a lock. The zero Map is an empty map ready to use, hashed as by
-// NewFunc with a nil hash function.
+// with a lock. Like the builtin map, a Map notices most concurrent misuse:
+// a write that overlaps another write or a Get panics with "hashtable:
+// concurrent map writes; use Sync" (or "... read and map write ..."), before
+// the map's memory is damaged. The check is a flag, not a lock: it costs
+// about nothing and catches most, not all, such races; the race detector
+// catches them all.
+//
+// The zero Map is an empty map ready to use, hashed as by NewFunc with a nil
+// hash function. A nil *Map reads like a nil builtin map: Len is 0, Get and
+// Delete find nothing, All produces nothing; Put on it panics.
+//
+// A Map prints like a builtin map, with every verb of package fmt:
+// fmt.Sprint(m) is "map[a:1 b:2]", keys in sorted order. Its seed never
+// appears in what fmt prints, also not in a struct that holds a Map or a
+// *Map in an unexported field (fmt shows such a field's raw fields, and the
+// seed is kept behind a pointer).
 type Map[K comparable, V any] struct {
-	dir   []*table[K, V]   // 1<<depth entries; a table of local depth L fills 1<<(depth-L) of them
-	hot   []hotTable[K, V] // beside dir: what a lookup needs of dir[i], without loading the table
-	shift uint             // 64 - depth: the directory index is h >> shift
-	depth uint8
-
-	hash   func(k0, k1 uint64, key K) uint64
-	k0, k1 uint64
+	hot    []hotTable[K, V] // beside dir: what a lookup needs of dir[i], without loading the table
+	dshift uint             // 32 - depth: the directory index is (h >> 32) >> dshift
+	seed   *seed            // nil until the map is first used; never printed (see Map)
+	path   hashPath         // how operations hash their key
+	// writing is set while a Put, Delete, Clear or Compact runs: another
+	// operation that finds it set is running concurrently.
+	writing bool
+	depth   uint8
+	hash    func(k0, k1 uint64, key K) uint64
+	dir     []*table[K, V] // 1<<depth entries; a table of local depth L fills 1<<(depth-L) of them
 
 	used        int
 	reseeds     uint64
@@ -42,15 +59,29 @@ type Map[K comparable, V any] struct {
 	iterators   int // running All loops: no in-place rehash while positive
 	fixed       bool
 	stringKey   bool
-	sipString   bool // hash is SipHash-2-4 of a string key: Put calls Hash directly
 }
 
-// New returns an empty map whose keys are hashed with SipHash-2-4 under a
-// random 128-bit seed from crypto/rand (or the seed given by WithSeed).
+// seed is a map's SipHash key. Maps keep it behind a pointer so that fmt,
+// which shows the fields of a struct it cannot call methods on, shows only
+// an address.
+type seed struct{ k0, k1 uint64 }
+
+// Messages of the panics that report misuse, as the builtin map's fatal
+// errors word them, with the way out.
+const (
+	errConcurrentWrites = "hashtable: concurrent map writes; use Sync, or guard the Map with a lock"
+	errConcurrentRead   = "hashtable: concurrent map read and map write; use Sync, or guard the Map with a lock"
+	errNilPut           = "hashtable: Put on a nil *Map; make it with New, NewFunc or new(Map)"
+	errNilPutSync       = "hashtable: Put on a nil *Sync; make it with NewSync, NewSyncFunc or new(Sync)"
+)
+
+// New returns an empty map whose keys are hashed with SipHash-2-4 (or
+// SipHash-1-3 with WithSipHash13) under a random 128-bit seed from
+// crypto/rand (or the seed given by WithSeed).
 func New[K Key, V any](opts ...Option) *Map[K, V] {
+	c := buildConfig(opts)
 	m := &Map[K, V]{}
-	m.init(sipHasher[K](), buildConfig(opts))
-	m.sipString = m.stringKey
+	m.init(sipHasher[K](c.sip13), sipPath[K](c.sip13), c)
 	return m
 }
 
@@ -61,39 +92,45 @@ func New[K Key, V any](opts ...Option) *Map[K, V] {
 // must not retain key, and must not panic: a Map whose hash panics while it
 // grows or rehashes is left in an unspecified state (Sync is not).
 //
-// A nil hash picks one: SipHash-2-4 when K's underlying type is one of
-// Key's; otherwise hash/maphash.Comparable, under a random maphash.Seed
-// mixed with the map's seed.
+// A nil hash picks one: SipHash-2-4 (or SipHash-1-3 with WithSipHash13) when
+// K's underlying type is one of Key's; otherwise hash/maphash.Comparable,
+// under a random maphash.Seed mixed with the map's seed. WithSipHash13 is
+// ignored when hash is not nil.
 func NewFunc[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, opts ...Option) *Map[K, V] {
-	sip := hash == nil
+	c := buildConfig(opts)
+	path := pathFunc
 	if hash == nil {
-		hash = defaultHasher[K]()
+		hash, path = defaultHasher[K](c.sip13), sipPath[K](c.sip13)
 	}
 	m := &Map[K, V]{}
-	m.init(hash, buildConfig(opts))
-	m.sipString = sip && m.stringKey
+	m.init(hash, path, c)
 	return m
 }
 
 // defaultHasher is SipHash for Key types and a seeded maphash otherwise.
-func defaultHasher[K comparable]() func(k0, k1 uint64, key K) uint64 {
-	if h := sipHasher[K](); h != nil {
+func defaultHasher[K comparable](sip13 bool) func(k0, k1 uint64, key K) uint64 {
+	if h := sipHasher[K](sip13); h != nil {
 		return h
 	}
 	ms := maphash.MakeSeed()
+	if sip13 {
+		return func(k0, k1 uint64, key K) uint64 {
+			return hashUint64_13(k0, k1, maphash.Comparable(ms, key))
+		}
+	}
 	return func(k0, k1 uint64, key K) uint64 {
 		return HashUint64(k0, k1, maphash.Comparable(ms, key))
 	}
 }
 
-func (m *Map[K, V]) init(hash func(k0, k1 uint64, key K) uint64, c config) {
+func (m *Map[K, V]) init(hash func(k0, k1 uint64, key K) uint64, path hashPath, c config) {
 	m.hash = hash
+	m.path = path
 	m.stringKey = isStringKey[K]()
 	m.fixed = c.fixed
-	if c.fixed {
-		m.k0, m.k1 = c.k0, c.k1
-	} else {
-		m.k0, m.k1 = newSeed()
+	m.seed = &seed{c.k0, c.k1}
+	if !c.fixed {
+		m.seed.k0, m.seed.k1 = newSeed()
 	}
 	m.capHint = c.capacity
 	m.layout(c.capacity)
@@ -106,15 +143,14 @@ func isStringKey[K comparable]() bool {
 
 // lazyInit makes a zero Map usable.
 func (m *Map[K, V]) lazyInit() {
-	m.init(defaultHasher[K](), config{})
-	m.sipString = m.stringKey
+	m.init(defaultHasher[K](false), sipPath[K](false), config{})
 }
 
 // layout replaces the directory with empty tables sized for n entries.
 func (m *Map[K, V]) layout(n int) {
 	depth, groups := layoutFor(n)
 	m.depth = depth
-	m.shift = 64 - uint(depth)
+	m.dshift = 32 - uint(depth)
 	m.dir = make([]*table[K, V], 1<<depth)
 	m.hot = make([]hotTable[K, V], 1<<depth)
 	for i := range m.dir {
@@ -122,6 +158,17 @@ func (m *Map[K, V]) layout(n int) {
 		m.hot[i] = hotOf(m.dir[i])
 	}
 	m.used = 0
+}
+
+// index returns the directory index of hash h: its top depth bits. The two
+// shifts (depth is at most 32) need no test for a shift by 64, which a
+// depth of 0 would be.
+func (m *Map[K, V]) index(h uint64) uint64 { return (h >> 32) >> (m.dshift & 63) }
+
+// hotAt returns the hot entry of hash h, without a bounds check: index is
+// always below 1<<depth.
+func (m *Map[K, V]) hotAt(h uint64) *hotTable[K, V] {
+	return (*hotTable[K, V])(unsafe.Add(unsafe.Pointer(unsafe.SliceData(m.hot)), uintptr(m.index(h))*unsafe.Sizeof(hotTable[K, V]{})))
 }
 
 // layoutFor returns the directory depth and the groups per table for n
@@ -146,14 +193,67 @@ func layoutFor(n int) (depth uint8, groups int) {
 	return uint8(d), maxTableGroups
 }
 
+// hashOf returns key's hash under the map's current seed.
+func (m *Map[K, V]) hashOf(key K) uint64 {
+	return hashKey(m.path, m.hash, m.seed.k0, m.seed.k1, key)
+}
+
 // Get returns the value stored under key and whether it was present.
 func (m *Map[K, V]) Get(key K) (V, bool) {
-	if m.hash == nil {
+	if m == nil || m.seed == nil {
 		var zero V
 		return zero, false
 	}
-	h := m.hash(m.k0, m.k1, key)
-	t := &m.hot[h>>m.shift]
+	if m.writing {
+		panic(errConcurrentRead)
+	}
+	// hashKey, inline: the common paths call SipHash directly.
+	var h uint64
+	sd := m.seed
+	switch m.path {
+	case pathString24:
+		s := (*string)(unsafe.Pointer(&key))
+		h = sip24(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
+	case pathString13:
+		s := (*string)(unsafe.Pointer(&key))
+		h = sip13(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
+	case pathUint24:
+		h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
+	case pathUint13:
+		h = hashUint64_13(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
+	default:
+		h = m.hash(sd.k0, sd.k1, key)
+	}
+	// The common case, inline: the key in its home group, found by the
+	// first slot whose tag matches and compared without a call (a string
+	// key by its length and data pointer). Everything else, including a
+	// string key equal in bytes but not in address, goes to getSlow.
+	t := m.hotAt(h)
+	g := t.group((h >> 7) & t.mask)
+	if b := matchTag(g.ctrl, h&0x7f); b != 0 {
+		s := &g.slots[b.first()&(groupSlots-1)]
+		if m.sameKey(&s.key, &key) {
+			return s.val, true
+		}
+	}
+	return m.getSlow(h, key)
+}
+
+// sameKey reports whether *a == *b, quickly: for string keys it compares
+// only lengths and data pointers, so it may report false for equal
+// strings (equal reports true for them).
+func (m *Map[K, V]) sameKey(a, b *K) bool {
+	if m.stringKey {
+		return *(*[2]uintptr)(unsafe.Pointer(a)) == *(*[2]uintptr)(unsafe.Pointer(b))
+	}
+	return *a == *b
+}
+
+// getSlow is Get after its first guess failed: the whole probe sequence.
+//
+//go:noinline
+func (m *Map[K, V]) getSlow(h uint64, key K) (V, bool) {
+	t := m.hotAt(h)
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
@@ -168,6 +268,10 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 		if matchEmpty(c) != 0 {
 			var zero V
 			return zero, false
+		}
+		if i > t.mask {
+			// Every group is full: only a concurrent write does that.
+			panic(errConcurrentRead)
 		}
 		p = (p + i) & t.mask
 	}
@@ -185,16 +289,11 @@ func (m *Map[K, V]) equal(a, b *K) bool {
 }
 
 // GetBytes is Get for a key given as bytes, in a map whose key type's
-// underlying type is string; it does not allocate. For other key types it
-// reports false. The map's hash function sees a key that aliases b and must
-// not retain it.
-func (m *Map[K, V]) GetBytes(b []byte) (V, bool) {
-	if !m.stringKey {
-		var zero V
-		return zero, false
-	}
-	s := unsafe.String(unsafe.SliceData(b), len(b))
-	return m.Get(*(*K)(unsafe.Pointer(&s)))
+// underlying type is string; it does not allocate. It is a function, not a
+// method, so that it does not compile for other key types. The map's hash
+// function sees a key that aliases b and must not retain it.
+func GetBytes[K ~string, V any](m *Map[K, V], b []byte) (V, bool) {
+	return m.Get(K(unsafe.String(unsafe.SliceData(b), len(b))))
 }
 
 // Has reports whether key is present.
@@ -206,10 +305,13 @@ func (m *Map[K, V]) Has(key K) bool {
 // find returns the table holding key, the group and the slot index within
 // it, and the number of groups probed past key's home group.
 func (m *Map[K, V]) find(h uint64, key K) (t *table[K, V], g uint64, j uintptr, dist int, ok bool) {
-	t = m.dir[h>>m.shift]
+	t = m.dir[m.index(h)]
 	tag := h & 0x7f
 	p := (h >> 7) & t.mask
 	for i := uint64(1); ; i++ {
+		if i > t.mask+1 {
+			panic(errConcurrentWrites) // every group full: see getSlow
+		}
 		gr := &t.groups[p]
 		c := gr.ctrl
 		for b := matchTag(c, tag); b != 0; b = b.rest() {
@@ -225,19 +327,45 @@ func (m *Map[K, V]) find(h uint64, key K) (t *table[K, V], g uint64, j uintptr, 
 	}
 }
 
-// Put stores val under key, replacing any previous value.
+// Put stores val under key, replacing any previous value. Put on a nil
+// *Map panics, as assigning to a nil builtin map does.
 func (m *Map[K, V]) Put(key K, val V) {
-	if m.hash == nil {
+	if m == nil {
+		panic(errNilPut)
+	}
+	if m.seed == nil {
 		m.lazyInit()
 	}
+	if m.writing {
+		panic(errConcurrentWrites)
+	}
 	for {
+		// hashKey, inline, as in Get.
 		var h uint64
-		if m.sipString {
-			h = Hash(m.k0, m.k1, *(*string)(unsafe.Pointer(&key)))
-		} else {
-			h = m.hash(m.k0, m.k1, key)
+		sd := m.seed
+		switch m.path {
+		case pathString24:
+			s := (*string)(unsafe.Pointer(&key))
+			h = sip24(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
+		case pathString13:
+			s := (*string)(unsafe.Pointer(&key))
+			h = sip13(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
+		case pathUint24:
+			h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
+		case pathUint13:
+			h = hashUint64_13(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
+		default:
+			h = m.hash(sd.k0, sd.k1, key)
 		}
-		if m.put(h, key, val) {
+		// Set after hashing, as the builtin map does, so that a hash
+		// function that panics leaves no stale flag.
+		m.writing = true
+		ok := m.put(h, key, val)
+		if !m.writing {
+			panic(errConcurrentWrites) // another writer finished meanwhile
+		}
+		m.writing = false
+		if ok {
 			return
 		}
 		// A growth step ran; it may have re-seeded, so hash again.
@@ -248,7 +376,7 @@ func (m *Map[K, V]) Put(key K, val V) {
 // grow a table first and the caller must retry (rehashing the key if the
 // seed changed).
 func (m *Map[K, V]) put(h uint64, key K, val V) bool {
-	t, ht := m.dir[h>>m.shift], &m.hot[h>>m.shift]
+	t, ht := m.dir[m.index(h)], m.hotAt(h)
 	tag := h & 0x7f
 	p := (h >> 7) & ht.mask
 	var ins uint64
@@ -272,6 +400,9 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 		}
 		if matchEmpty(c) != 0 {
 			break
+		}
+		if i > ht.mask {
+			panic(errConcurrentWrites) // every group full: see getSlow
 		}
 		p = (p + i) & ht.mask
 	}
@@ -307,12 +438,23 @@ func (m *Map[K, V]) put(h uint64, key K, val V) bool {
 	return true
 }
 
-// Delete removes key and reports whether it was present.
+// Delete removes key and reports whether it was present. On a nil *Map it
+// does nothing and reports false, as delete does on a nil builtin map.
 func (m *Map[K, V]) Delete(key K) bool {
-	if m.hash == nil {
+	if m == nil || m.seed == nil {
 		return false
 	}
-	return m.delete(m.hash(m.k0, m.k1, key), key)
+	if m.writing {
+		panic(errConcurrentWrites)
+	}
+	h := m.hashOf(key)
+	m.writing = true
+	ok := m.delete(h, key)
+	if !m.writing {
+		panic(errConcurrentWrites)
+	}
+	m.writing = false
+	return ok
 }
 
 func (m *Map[K, V]) delete(h uint64, key K) bool {
@@ -339,21 +481,44 @@ func (m *Map[K, V]) delete(h uint64, key K) bool {
 	return true
 }
 
-// Len returns the number of entries.
-func (m *Map[K, V]) Len() int { return m.used }
+// Len returns the number of entries: 0 for a nil *Map.
+func (m *Map[K, V]) Len() int {
+	if m == nil {
+		return 0
+	}
+	return m.used
+}
+
+// begin marks the start of a write that runs no user code but the hash
+// function, and end its end; end panics if another write ran meanwhile.
+func (m *Map[K, V]) begin() {
+	if m.writing {
+		panic(errConcurrentWrites)
+	}
+	m.writing = true
+}
+
+func (m *Map[K, V]) end() {
+	if !m.writing {
+		panic(errConcurrentWrites)
+	}
+	m.writing = false
+}
 
 // Clear removes every entry, keeping the allocated tables for reuse, and
 // draws a new random seed unless the seed is fixed.
 func (m *Map[K, V]) Clear() {
-	if m.hash == nil {
+	if m == nil || m.seed == nil {
 		return
 	}
+	m.begin()
 	m.forEachTable(func(t *table[K, V]) { t.clear() })
 	m.used = 0
 	m.reseedFloor = 0
 	if !m.fixed {
-		m.k0, m.k1 = newSeed()
+		m.seed.k0, m.seed.k1 = newSeed()
 	}
+	m.end()
 }
 
 // Compact rebuilds the map at the smallest size that holds its entries (but
@@ -361,14 +526,16 @@ func (m *Map[K, V]) Clear() {
 // deletions left behind, and draws a new seed unless the seed is fixed. It
 // costs one rehash of every entry.
 func (m *Map[K, V]) Compact() {
-	if m.hash == nil {
+	if m == nil || m.seed == nil {
 		return
 	}
-	k0, k1 := m.k0, m.k1
+	k0, k1 := m.seed.k0, m.seed.k1
 	if !m.fixed {
 		k0, k1 = newSeed()
 	}
+	m.begin()
 	m.rebuild(k0, k1)
+	m.end()
 }
 
 // forEachTable calls f once for every distinct table, in directory order.
@@ -390,7 +557,7 @@ func (m *Map[K, V]) grow(t *table[K, V]) {
 			// A running All holds t's arrays: rehash into fresh ones.
 			m.resize(t, groups, false)
 		} else {
-			t.dropTombstones(func(k K) uint64 { return m.hash(m.k0, m.k1, k) })
+			t.dropTombstones(m.hashOf)
 		}
 		return
 	}
@@ -406,7 +573,7 @@ func (m *Map[K, V]) grow(t *table[K, V]) {
 // so it also draws a new seed unless the seed is fixed.
 func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 	if mayReseed && len(m.dir) == 1 && !m.fixed {
-		m.k0, m.k1 = newSeed()
+		m.seed.k0, m.seed.k1 = newSeed()
 	}
 	old := t.groups
 	t.gen++
@@ -416,7 +583,7 @@ func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 		og := &old[g]
 		for b := matchFull(og.ctrl); b != 0; b = b.rest() {
 			s := &og.slots[b.first()]
-			t.insertNew(m.hash(m.k0, m.k1, s.key), s.key, s.val)
+			t.insertNew(m.hashOf(s.key), s.key, s.val)
 		}
 	}
 	span := 1 << (m.depth - t.localDepth)
@@ -469,7 +636,7 @@ func (m *Map[K, V]) split(t *table[K, V]) {
 				half.place(uint64(g), ctrlAt(c, b.first()), sd, s.key, s.val)
 				continue
 			}
-			h := m.hash(m.k0, m.k1, s.key)
+			h := m.hashOf(s.key)
 			if (h>>bit)&1 == 0 {
 				lo.insertNew(h, s.key, s.val)
 			} else {
@@ -491,7 +658,7 @@ func (m *Map[K, V]) split(t *table[K, V]) {
 		}
 		m.dir, m.hot = dir, hot
 		m.depth++
-		m.shift--
+		m.dshift--
 	}
 	span := 1 << (m.depth - l - 1)
 	for _, half := range [...]*table[K, V]{lo, hi} {
@@ -535,7 +702,7 @@ func (m *Map[K, V]) rebuild(k0, k1 uint64) {
 	old := m.dir
 	oldDepth := m.depth
 	n := m.used
-	m.k0, m.k1 = k0, k1
+	m.seed.k0, m.seed.k1 = k0, k1
 	m.layout(max(n, m.capHint))
 	m.used = n
 	for i := 0; i < len(old); {
@@ -544,8 +711,8 @@ func (m *Map[K, V]) rebuild(k0, k1 uint64) {
 			gr := &t.groups[g]
 			for b := matchFull(gr.ctrl); b != 0; b = b.rest() {
 				s := &gr.slots[b.first()]
-				h := m.hash(k0, k1, s.key)
-				nt := m.dir[h>>m.shift]
+				h := m.hashOf(s.key)
+				nt := m.dir[m.index(h)]
 				if nt.growthLeft == 0 {
 					// An uneven spread filled this table: give it room
 					// without a split, which could recurse into rebuild.

@@ -5,6 +5,7 @@ type Option func(*config)
 
 type config struct {
 	fixed    bool
+	sip13    bool
 	k0, k1   uint64
 	capacity int
 	shards   int
@@ -26,6 +27,27 @@ func WithSeed(k0, k1 uint64) Option {
 		c.fixed = true
 		c.k0, c.k1 = k0, k1
 	}
+}
+
+// WithSipHash13 hashes keys with SipHash-1-3 instead of SipHash-2-4, in
+// maps made by New, NewSync, and NewFunc or NewSyncFunc with a nil hash.
+//
+// SipHash-1-3 runs one compression round per 8 bytes of key and three
+// finalization rounds, where SipHash-2-4 runs two and four: a 20-byte key
+// takes 6 rounds instead of 10, about 40% fewer instructions, and a lookup
+// in a small map, where the hash is most of the cost, is that much faster
+// (the package documentation has the measured figures). The price is a
+// thinner safety margin, not a known attack: SipHash-2-4 is the variant
+// its authors recommend, SipHash-1-3 has fewer rounds between an attacker
+// and the seed, and no practical attack on either is published. Rust's
+// standard library (the default hasher of HashMap) and Python since 3.11
+// (its str and bytes hash) chose SipHash-1-3 for this use, where an
+// attacker sees timings, never hash values. Choose it when lookups of short
+// keys dominate and the seed stays secret; keep the default when hash
+// values may be exposed (Hash and HashUint64 remain SipHash-2-4), or
+// when a stronger margin matters more than a few nanoseconds.
+func WithSipHash13() Option {
+	return func(c *config) { c.sip13 = true }
 }
 
 // WithCapacity sizes the map for n entries up front, so that the first n

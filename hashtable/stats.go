@@ -21,8 +21,12 @@ type Stats struct {
 	FixedSeed bool
 }
 
-// Stats returns the map's statistics. It walks every table: O(tables).
+// Stats returns the map's statistics (all zero for a nil *Map). It walks
+// every table: O(tables).
 func (m *Map[K, V]) Stats() Stats {
+	if m == nil {
+		return Stats{}
+	}
 	s := Stats{Len: m.used, Reseeds: m.reseeds, FixedSeed: m.fixed}
 	probes := 0
 	m.forEachTable(func(t *table[K, V]) {

@@ -43,9 +43,13 @@ import (
 // with no lock held. A hash function that panics leaves the map as it was
 // before the operation, with no lock held. The zero Sync is an empty map
 // ready to use, hashed as by NewSyncFunc with a nil hash function. A Sync
-// must not be copied after first use.
+// must not be copied after first use. A nil *Sync reads like a nil builtin
+// map: Len is 0, Get finds nothing, All produces nothing.
+//
+// A Sync prints like a builtin map, as Map does, and never shows its seed.
 type Sync[K comparable, V any] struct {
 	hash     func(k0, k1 uint64, key K) uint64
+	path     hashPath // how operations hash their key (see Map)
 	state    atomic.Pointer[syncState[K, V]]
 	shardCap int // per-shard capacity hint from WithCapacity
 	fixed    bool
@@ -84,25 +88,30 @@ type syncShard[K comparable, V any] struct {
 	_           [64]byte
 }
 
-// NewSync returns an empty concurrent map keyed by SipHash-2-4 under a
-// random seed (or the one given by WithSeed). WithCapacity sizes it for n
-// entries in total and WithShards sets the shard count.
+// NewSync returns an empty concurrent map keyed by SipHash-2-4 (or
+// SipHash-1-3 with WithSipHash13) under a random seed (or the one given by
+// WithSeed). WithCapacity sizes it for n entries in total and WithShards
+// sets the shard count.
 func NewSync[K Key, V any](opts ...Option) *Sync[K, V] {
-	return newSync[K, V](sipHasher[K](), buildConfig(opts))
+	c := buildConfig(opts)
+	return newSync[K, V](sipHasher[K](c.sip13), sipPath[K](c.sip13), c)
 }
 
 // NewSyncFunc is NewSync with the hash function of NewFunc.
 func NewSyncFunc[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, opts ...Option) *Sync[K, V] {
+	c := buildConfig(opts)
+	path := pathFunc
 	if hash == nil {
-		hash = defaultHasher[K]()
+		hash, path = defaultHasher[K](c.sip13), sipPath[K](c.sip13)
 	}
-	return newSync[K, V](hash, buildConfig(opts))
+	return newSync[K, V](hash, path, c)
 }
 
-func newSync[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, c config) *Sync[K, V] {
+func newSync[K comparable, V any](hash func(k0, k1 uint64, key K) uint64, path hashPath, c config) *Sync[K, V] {
 	n := shardCount(c.shards)
 	s := &Sync[K, V]{
 		hash:     hash,
+		path:     path,
 		shardCap: shardCapacity(c.capacity, n),
 		fixed:    c.fixed,
 		str:      isStringKey[K](),
@@ -147,7 +156,8 @@ func (s *Sync[K, V]) load() *syncState[K, V] {
 	if st := s.state.Load(); st != nil {
 		return st
 	}
-	s.hash = defaultHasher[K]()
+	s.hash = defaultHasher[K](false)
+	s.path = sipPath[K](false)
 	s.str = isStringKey[K]()
 	s.inline = inlineValue[V]()
 	k0, k1 := newSeed()
@@ -172,8 +182,27 @@ func (s *Sync[K, V]) newState(k0, k1 uint64, n, per int) *syncState[K, V] {
 // Get returns the value stored under key and whether it was present. It
 // takes no lock.
 func (s *Sync[K, V]) Get(key K) (V, bool) {
+	if s == nil {
+		var zero V
+		return zero, false
+	}
 	st := s.load()
-	h := s.hash(st.k0, st.k1, key)
+	// hashKey, inline: the common paths call SipHash directly.
+	var h uint64
+	switch s.path {
+	case pathString24:
+		p := (*string)(unsafe.Pointer(&key))
+		h = sip24(st.k0, st.k1, unsafe.StringData(*p), len(*p))
+	case pathString13:
+		p := (*string)(unsafe.Pointer(&key))
+		h = sip13(st.k0, st.k1, unsafe.StringData(*p), len(*p))
+	case pathUint24:
+		h = HashUint64(st.k0, st.k1, *(*uint64)(unsafe.Pointer(&key)))
+	case pathUint13:
+		h = hashUint64_13(st.k0, st.k1, *(*uint64)(unsafe.Pointer(&key)))
+	default:
+		h = s.hash(st.k0, st.k1, key)
+	}
 	if e := st.shards[h>>st.shift].tab.Load().find(h, key); e != nil {
 		return s.value(e), true
 	}
@@ -181,24 +210,18 @@ func (s *Sync[K, V]) Get(key K) (V, bool) {
 	return zero, false
 }
 
-// GetBytes is Get for a key given as bytes, for string-like key types; it
-// does not allocate. For other key types it reports false. The map's hash
-// function sees a key that aliases b and must not retain it.
-func (s *Sync[K, V]) GetBytes(b []byte) (V, bool) {
-	s.load() // sets s.str on a zero Sync's first use
-	if !s.str {
-		var zero V
-		return zero, false
-	}
-	str := unsafe.String(unsafe.SliceData(b), len(b))
-	return s.Get(*(*K)(unsafe.Pointer(&str)))
+// GetBytesSync is GetBytes for a Sync: Get for a key given as bytes, in a
+// map whose key type's underlying type is string, without allocating. The
+// map's hash function sees a key that aliases b and must not retain it.
+func GetBytesSync[K ~string, V any](s *Sync[K, V], b []byte) (V, bool) {
+	return s.Get(K(unsafe.String(unsafe.SliceData(b), len(b))))
 }
 
 // getEntry returns the current state, key's hash under its seed and key's
 // entry, or nil. It takes no lock.
 func (s *Sync[K, V]) getEntry(key K) (*syncState[K, V], uint64, *syncEntry[K, V]) {
 	st := s.load()
-	h := s.hash(st.k0, st.k1, key)
+	h := hashKey(s.path, s.hash, st.k0, st.k1, key)
 	return st, h, st.shards[h>>st.shift].tab.Load().find(h, key)
 }
 
@@ -206,6 +229,9 @@ func (s *Sync[K, V]) getEntry(key K) (*syncState[K, V], uint64, *syncEntry[K, V]
 // value of a present key takes no lock (and allocates nothing when V is a
 // number or a bool); inserting a key locks its shard.
 func (s *Sync[K, V]) Put(key K, val V) {
+	if s == nil {
+		panic(errNilPutSync)
+	}
 	st, h, e := s.getEntry(key)
 	if e != nil {
 		s.set(e, val)
@@ -261,12 +287,16 @@ func (s *Sync[K, V]) lock(st *syncState[K, V], h uint64, key K) (*syncState[K, V
 		}
 		sh.mu.Unlock()
 		st = s.load()
-		h = s.hash(st.k0, st.k1, key)
+		h = hashKey(s.path, s.hash, st.k0, st.k1, key)
 	}
 }
 
-// Delete removes key and reports whether it was present.
+// Delete removes key and reports whether it was present; on a nil *Sync it
+// does nothing and reports false.
 func (s *Sync[K, V]) Delete(key K) bool {
+	if s == nil {
+		return false // as delete does on a nil builtin map
+	}
 	st, h, e := s.getEntry(key)
 	if e == nil {
 		return false // absent keys take no lock
@@ -296,9 +326,12 @@ func (s *Sync[K, V]) Delete(key K) bool {
 	return true
 }
 
-// Len returns the number of entries. Under concurrent writes it is a sum
-// of per-shard counts taken one shard at a time.
+// Len returns the number of entries (0 for a nil *Sync). Under concurrent
+// writes it is a sum of per-shard counts taken one shard at a time.
 func (s *Sync[K, V]) Len() int {
+	if s == nil {
+		return 0
+	}
 	n := 0
 	st := s.load()
 	for i := range st.shards {
@@ -317,6 +350,9 @@ func (s *Sync[K, V]) Len() int {
 // call is produced once; a key stored or deleted concurrently (also by f)
 // may be produced with any value it had during the call, or not at all.
 func (s *Sync[K, V]) Range(f func(key K, val V) bool) {
+	if s == nil {
+		return
+	}
 	st := s.load()
 	var buf []*syncEntry[K, V]
 	for i := range st.shards {
@@ -341,6 +377,9 @@ func (s *Sync[K, V]) All() iter.Seq2[K, V] {
 // Stats returns the statistics of all shards combined, each shard read
 // under its own lock. Each shard is one table.
 func (s *Sync[K, V]) Stats() Stats {
+	if s == nil {
+		return Stats{}
+	}
 	out := Stats{Reseeds: s.reseeds.Load(), FixedSeed: s.fixed}
 	probes := 0
 	st := s.load()

@@ -65,7 +65,7 @@ func (s *Sync[K, V]) rebuildAll(old *syncState[K, V], flood bool) {
 	shift := 64 - uint(bits.Len(uint(n-1)))
 	parts := make([][]*syncEntry[K, V], n)
 	for _, e := range entries {
-		i := s.hash(k0, k1, e.key) >> shift
+		i := hashKey(s.path, s.hash, k0, k1, e.key) >> shift
 		parts[i] = append(parts[i], e)
 	}
 	st := &syncState[K, V]{k0: k0, k1: k1, shift: shift, shards: make([]syncShard[K, V], n)}

@@ -131,7 +131,7 @@ func (s *Sync[K, V]) grow(st *syncState[K, V], sh *syncShard[K, V]) {
 func (s *Sync[K, V]) fill(st *syncState[K, V], sh *syncShard[K, V], t *syncTable[K, V], entries []*syncEntry[K, V]) {
 	used, probeSum, maxProbe := 0, 0, 0
 	for _, e := range entries {
-		h := s.hash(st.k0, st.k1, e.key)
+		h := hashKey(s.path, s.hash, st.k0, st.k1, e.key)
 		p := (h >> 7) & t.mask
 		d := 0
 		for i := uint64(1); ; i++ {
