@@ -24,7 +24,7 @@ var (
 	ErrInProgress = errors.New("an upgrade is already in progress")
 	// ErrNotReady: Upgrade was called before Ready. A process that is not
 	// serving yet must not hand its listeners on.
-	ErrNotReady = errors.New("this process has not called Ready")
+	ErrNotReady = errors.New("this process has not called Ready: call u.Ready() once it serves, then Upgrade")
 	// ErrUpgraded: a previous Upgrade succeeded; this process has handed
 	// over and should drain and exit (see Exit).
 	ErrUpgraded = errors.New("already upgraded; this process should exit")

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,6 +23,10 @@ import (
 // before Ready), os.ErrDeadlineExceeded (it was killed after ReadyTimeout) or
 // ErrStopped (Stop was called meanwhile, as on SIGTERM); the new process
 // has then been killed and reaped, and every descriptor made for it closed.
+//
+// After a failed upgrade the PID file (if configured) names this process
+// again, and so does systemd's MAINPID (if NOTIFY_SOCKET is set), whatever
+// the new process wrote before it died.
 //
 // Upgrade blocks until one of those outcomes, at most about ReadyTimeout.
 func (u *Upgrader) Upgrade() error {
@@ -139,5 +145,25 @@ func (u *Upgrader) spawn(files []NamedFile) error {
 	_ = cmd.Process.Kill() // fails only if it already exited
 	<-reaped
 	aliveW.Close()
+	u.reclaim()
 	return &UpgradeError{PID: cmd.Process.Pid, State: cmd.ProcessState, Err: err}
+}
+
+// reclaim names this process again where the failed new process may have
+// named itself before it died: its Ready replaces the PID file before it
+// tells the parent, and a process killed in between (ReadyTimeout) or
+// after a write the parent no longer read leaves the file naming a dead
+// process; likewise systemd's MAINPID. The new process has been reaped, so
+// nothing can replace the file after this.
+func (u *Upgrader) reclaim() {
+	self := os.Getpid()
+	if path := u.opts.PIDFile; path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(self) {
+			_ = writePIDFile(path, self)
+		}
+	}
+	if u.notify != "" {
+		_ = sdNotify(u.notify, fmt.Sprintf("MAINPID=%d\n", self))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,7 +49,8 @@ var active struct {
 type Upgrader struct {
 	opts   UpgradeOptions
 	path   string
-	notify string // NOTIFY_SOCKET
+	notify string         // NOTIFY_SOCKET
+	hup    chan os.Signal // catches SIGHUP from NewUpgrader to Stop, so that it cannot kill the process
 
 	readyMu sync.Mutex // serialises Ready
 
@@ -154,6 +156,13 @@ func NewUpgrader(opts UpgradeOptions) (*Upgrader, error) {
 			u.order = append(u.order, nf.Name)
 		}
 	}
+	// Once Ready names this process (PID file, systemd's MAINPID), a
+	// reload is sent here; Go's default action for SIGHUP is to exit. A
+	// channel that nobody reads keeps the signal from killing the process
+	// and costs nothing: signal.Notify drops what does not fit, and
+	// delivers to the program's own channels as usual.
+	u.hup = make(chan os.Signal, 1)
+	signal.Notify(u.hup, syscall.SIGHUP)
 	if u.aliveR != nil {
 		go u.watchParent()
 	} else {
@@ -432,6 +441,14 @@ func closeAll(files []NamedFile) {
 // unit needs NotifyAccess=all, as the new process is not the one systemd
 // started). Call it once listeners are open and served. Later calls return
 // nil and do nothing; after Stop, Ready returns ErrStopped.
+//
+// Handle SIGHUP (signal.Notify) before Ready: from Ready on, the PID file
+// and systemd name this process, and a reload (systemctl reload, kill -HUP
+// $(cat pidfile)) is sent to it at once, possibly before the old process
+// has even exited. The Upgrader catches SIGHUP itself from NewUpgrader to
+// Stop, so a reload that comes before the program handles the signal
+// cannot kill the process (Go's default action for SIGHUP); but such a
+// reload does nothing: only the program's own handler upgrades.
 func (u *Upgrader) Ready() error {
 	u.readyMu.Lock()
 	defer u.readyMu.Unlock()
@@ -519,6 +536,7 @@ func (u *Upgrader) Stop() {
 		u.aliveR.Close()
 	}
 	<-u.watchDone
+	signal.Stop(u.hup)
 
 	active.mu.Lock()
 	if active.u == u {

@@ -77,6 +77,8 @@ func Run(role string) {
 		systemd()
 	case "orphan":
 		orphan()
+	case "hupready":
+		hupReady()
 	default:
 		die("unknown role %q", role)
 	}
@@ -198,6 +200,12 @@ func upgrade() {
 	if mode == "exit" {
 		os.Exit(3)
 	}
+	if mode == "pidexit" {
+		// What a new process killed inside Ready leaves: the PID file
+		// names it, and its parent never heard that it was ready.
+		_ = os.WriteFile(os.Getenv(EnvPIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+		os.Exit(3)
+	}
 	names := make([]string, 0, 4)
 	for _, nf := range fork.Inherited() {
 		names = append(names, nf.Name)
@@ -271,6 +279,27 @@ func upgrade() {
 	<-u.ParentExited()
 	u.Stop()
 	l.Close()
+}
+
+// hupReady calls Ready before it handles SIGHUP, the order that let a
+// reload kill a server: it announces itself in the PID file, waits for
+// SIGUSR1 (the test sends SIGHUP first), and reports that it is alive.
+func hupReady() {
+	if err := fork.Init(); err != nil {
+		die("init: %v", err)
+	}
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{PIDFile: os.Getenv(EnvPIDFile)})
+	if err != nil {
+		die("%v", err)
+	}
+	defer u.Stop()
+	if err := u.Ready(); err != nil {
+		die("%v", err)
+	}
+	<-usr1
+	out("alive")
 }
 
 // echo serves each connection on l by copying it back.
