@@ -3,6 +3,9 @@ package slowlog
 import (
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime/trace"
 	"strconv"
 	"testing"
 	"time"
@@ -182,6 +185,95 @@ func BenchmarkWatchParallel(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					l.Start("db.query").Stop()
+				}
+			})
+			m.Report(b, 1)
+		})
+	}
+}
+
+// flightLog returns a Log with FlightRecorder on (the recorder running) and
+// a threshold no call reaches.
+func flightLog(b *testing.B) *Log {
+	l := New(jsonLogger(), Threshold(time.Hour), FlightRecorder(FlightConfig{Dir: b.TempDir()}))
+	if l.fr == nil || l.fr.fr == nil {
+		b.Fatal("the flight recorder did not start")
+	}
+	b.Cleanup(l.Close)
+	return l
+}
+
+// BenchmarkFastPathFlight is BenchmarkFastPath with the flight recorder
+// running in both: what slowlog adds to the clock reads when the
+// runtime's tracer is on (nothing is emitted per fast call).
+func BenchmarkFastPathFlight(b *testing.B) {
+	b.Run("slowlog", func(b *testing.B) {
+		l := flightLog(b)
+		b.ReportAllocs()
+		m := benchcpu.Start()
+		for b.Loop() {
+			l.Start("db.query").Stop()
+		}
+		m.Report(b, 1)
+	})
+	b.Run("bare", func(b *testing.B) {
+		flightLog(b)
+		b.ReportAllocs()
+		m := benchcpu.Start()
+		for b.Loop() {
+			t := time.Now()
+			sinkDuration += time.Since(t)
+		}
+		m.Report(b, 1)
+	})
+}
+
+// BenchmarkMiddlewareFlight serves small requests over loopback HTTP from
+// parallel clients, the handler behind Middleware: with the flight
+// recorder on through FlightRecorder (flight), with the runtime's flight
+// recorder started by hand and no FlightRecorder (tracer: what the
+// runtime's tracer costs alone), and without any (plain). cpu-ns/op is
+// the process CPU (client and server) per request.
+func BenchmarkMiddlewareFlight(b *testing.B) {
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "hello\n")
+	})
+	for _, mode := range []string{"flight", "tracer", "plain"} {
+		b.Run(mode, func(b *testing.B) {
+			var l *Log
+			switch mode {
+			case "flight":
+				l = flightLog(b)
+			case "tracer":
+				fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
+				if err := fr.Start(); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(fr.Stop)
+				l = New(jsonLogger(), Threshold(time.Hour))
+			default:
+				l = New(jsonLogger(), Threshold(time.Hour))
+			}
+			mux := http.NewServeMux()
+			mux.Handle("GET /hello", hello)
+			srv := httptest.NewServer(l.Middleware(mux))
+			defer srv.Close()
+			tr := &http.Transport{MaxIdleConnsPerHost: 64}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			url := srv.URL + "/hello"
+			b.SetParallelism(4)
+			b.ReportAllocs()
+			m := benchcpu.Start()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := client.Get(url)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
 				}
 			})
 			m.Report(b, 1)

@@ -33,6 +33,16 @@ var families = []family{
 		Label: "slowlog below threshold vs `time.Now` + `time.Since`"},
 	{Name: "SlowPath", Pkg: "./slowlog", Ours: "^SlowPath$/^slowlog$", Base: "^SlowPath$/^zap$", Unit: "cpu", Target: "<=1.2",
 		Label: "slowlog, logged as JSON vs zap `Info`, same fields"},
+	{Name: "Watch", Pkg: "./slowlog", Ours: "^Watch$/^watch$", Base: "^Watch$/^nowatch$", Unit: "cpu", Target: "<=1.5", Allocs: "0",
+		Label: "below threshold with `Watch` vs without"},
+	{Name: "WatchParallel", Pkg: "./slowlog", Ours: "^WatchParallel$/^watch$", Base: "^WatchParallel$/^nowatch$", Unit: "cpu", Target: "<=1.5", Allocs: "0",
+		Label: "below threshold with `Watch`, all cores on one name vs without"},
+	{Name: "FastPathFlight", Pkg: "./slowlog", Ours: "^FastPathFlight$/^slowlog$", Base: "^FastPathFlight$/^bare$", Unit: "cpu", Target: "<=1.2", Allocs: "0",
+		Label: "below threshold with `FlightRecorder` vs `time.Now` + `time.Since`, recorder on in both"},
+	{Name: "MiddlewareFlight", Pkg: "./slowlog", Ours: "^MiddlewareFlight$/^flight$", Base: "^MiddlewareFlight$/^plain$", Unit: "cpu", Target: "<=1.05",
+		Label: "loopback HTTP behind `Middleware`: with `FlightRecorder` vs without (the runtime's tracer and slowlog)"},
+	{Name: "MiddlewareFlight", Pkg: "./slowlog", Ours: "^MiddlewareFlight$/^flight$", Base: "^MiddlewareFlight$/^tracer$", Unit: "cpu",
+		Label: "loopback HTTP behind `Middleware`: with `FlightRecorder` vs the runtime's flight recorder alone (what slowlog adds)"},
 
 	// hashtable: the Get rows share three runs a round (tableonly,
 	// hashtable, builtin), each row picking its sub-benchmarks with Only.
