@@ -6,7 +6,16 @@
 // another protocol, and tests that want to see every byte: the cases where
 // a TLS library that owns its socket cannot be used. It plays the role of
 // Python's ssl.MemoryBIO with SSLObject, OpenSSL's BIO pairs and the
-// sans-IO rustls connection, without forking crypto/tls.
+// sans-IO rustls connection, without forking crypto/tls (Go had only forks
+// of crypto/tls for this, which drift from its security fixes).
+//
+// A Conn's memory is bounded: [Options] sets its three buffers
+// (MaxIncoming, MaxPlaintext and MaxOutgoing, 64 KiB each by default), and
+// Options{...}.Client(cfg) or .Server(cfg) makes a Conn with them; a full
+// buffer returns a [*BufferError] with the count it took. Any tls.Config
+// works, including one whose VerifyConnection is a tlsutil.Verifier (see
+// "With tlsutil" below). [Stream] wraps a Conn and any io.ReadWriter into a
+// net.Conn.
 //
 // # The model
 //
@@ -22,44 +31,83 @@
 // thing: send what ReadOutgoing has, then feed what the peer sends, then
 // call again.
 //
+//	       your program                         bio.Conn
+//	+---------------------------+       +--------------------------+
+//	| Write(plaintext) ---------+------>| encrypt --> outgoing ----+--> ReadOutgoing --> network
+//	|                           |       |                          |
+//	| Read(plaintext)  <--------+-------+ decrypt <-- incoming <---+--- WriteIncoming <-- network
+//	+---------------------------+       +--------------------------+    CloseIncoming <-- EOF
+//
 // # The pump loop
 //
-// Every use of a Conn is this loop; conn is a Conn, transport moves bytes
-// to and from the peer, and buf, out and in are buffers of any size:
-//
-//	         your program                         bio.Conn
-//	  +---------------------------+       +--------------------------+
-//	  | Write(plaintext) ---------+------>| encrypt --> outgoing ----+--> ReadOutgoing --> network
-//	  |                           |       |                          |
-//	  | Read(plaintext)  <--------+-------+ decrypt <-- incoming <---+--- WriteIncoming <-- network
-//	  +---------------------------+       +--------------------------+    CloseIncoming <-- EOF
+// Every use of a Conn is this loop. It drives one call of the Conn, a
+// step, until the step is done, and moves the ciphertext meanwhile; conn
+// is a Conn, transport moves bytes to and from the peer (Send sends all it
+// is given), and out and in are buffers of any size. rest and rerr are the
+// transport's state: they outlive one run of the loop, since bytes received
+// while one step finishes belong to the next.
 //
 //	var rest []byte // received from the peer, not yet taken by conn
 //	var rerr error  // the transport's last receive error
-//	for {
-//		n, err := conn.Read(buf) // or Handshake, or Write
-//		use(buf[:n])
-//		for conn.OutgoingLen() > 0 { // 1. flush first: handshake flights, KeyUpdate replies, alerts
-//			m, _ := conn.ReadOutgoing(out)
-//			transport.Send(out[:m])
-//		}
-//		switch {
-//		case len(rest) > 0: // 2. feed; a full buffer takes part (a *bio.BufferError) and Read makes room
-//			k, _ := conn.WriteIncoming(rest)
-//			rest = rest[k:]
-//		case err == bio.ErrWantRead && rerr == io.EOF: // the transport ended
-//			conn.CloseIncoming()
-//		case err == bio.ErrWantRead && rerr != nil: // the transport failed
-//			return rerr
-//		case err == bio.ErrWantRead: // 3. then receive what the peer sends
-//			n, rerr = transport.Recv(in)
-//			rest = in[:n]
-//		case err == io.EOF: // the peer's close_notify: done
-//			return nil
-//		case err != nil: // fatal (its alert was flushed in 1.), or bio.ErrTruncated
-//			return err
+//	pump := func(step func() (done bool, err error)) error {
+//		for {
+//			done, err := step() // 0. one call of conn: Handshake, Write or Read (the steps below)
+//
+//			for conn.OutgoingLen() > 0 { // 1. flush first: handshake flights, records, KeyUpdate replies, alerts
+//				m, _ := conn.ReadOutgoing(out)
+//				if err := transport.Send(out[:m]); err != nil {
+//					return err
+//				}
+//			}
+//			switch {
+//			case done: // the step is complete; rest and rerr stay for the next step
+//				return nil
+//			case errors.As(err, new(*bio.BufferError)): // Write filled the outgoing buffer, flushed in 1.: go on
+//			case len(rest) > 0: // 2. feed; a full buffer takes part (a *bio.BufferError) and Read makes room
+//				k, _ := conn.WriteIncoming(rest)
+//				rest = rest[k:]
+//			case err == bio.ErrWantRead && rerr == io.EOF: // the transport ended
+//				conn.CloseIncoming()
+//			case err == bio.ErrWantRead && rerr != nil: // the transport failed
+//				return rerr
+//			case err == bio.ErrWantRead: // 3. then receive what the peer sends
+//				var n int
+//				n, rerr = transport.Recv(in)
+//				rest = in[:n]
+//			case err != nil: // fatal (its alert was flushed in 1.), or bio.ErrTruncated
+//				return err
+//			}
 //		}
 //	}
+//
+// The steps are three, each a func() (done bool, err error) of one call:
+//
+//	handshake := func() (bool, error) { // done when Handshake returns nil; Write and Read would drive it too
+//		err := conn.Handshake()
+//		return err == nil, err
+//	}
+//	send := func() (bool, error) { // Write takes each byte once: go on with the rest, never the same bytes
+//		n, err := conn.Write(msg)
+//		msg = msg[n:]
+//		return len(msg) == 0, err
+//	}
+//	receive := func() (bool, error) { // until the peer's close_notify
+//		n, err := conn.Read(buf)
+//		use(buf[:n])
+//		return err == io.EOF, err
+//	}
+//
+// A client that sends a request and reads the answer runs
+// pump(handshake), pump(send) and pump(receive) in turn, stopping at the
+// first error; a server runs receive first. After the handshake, send and
+// receive may alternate as the protocol needs: each pump returns once its
+// step is done. The handshake step is optional, since Write and Read drive
+// the handshake themselves.
+//
+// Write takes each byte of plaintext once: it returns how many it took, 0
+// with [ErrWantRead] while the handshake is not done, and stops with a
+// *BufferError once the outgoing buffer is full. Calling it again with the
+// same bytes would send them twice; the send step goes on with msg[n:].
 //
 // Feeding is apart from failing: WriteIncoming never reports a TLS error.
 // It keeps what its buffers allow and returns the count, with a
@@ -75,6 +123,29 @@
 // event loop does the same steps when its socket is readable (feed, Read,
 // flush) and when it has data to send (Write, flush). [Stream] is this loop
 // over any io.ReadWriter, as a net.Conn.
+//
+// The loop and the steps above are, word for word, the code that the
+// package's tests run against crypto/tls with receives of 1 byte to 1 MiB,
+// TLS 1.2 and 1.3, a request larger than the outgoing buffer, a failed
+// handshake and a failing transport.
+//
+// # With tlsutil
+//
+// bio takes any *tls.Config, so the checks of a tlsutil.Verifier (package
+// github.com/sturdy-go/sturdy/tlsutil: names, pins, revocation, Strict
+// web-PKI rules, all in VerifyConnection) apply to a Conn unchanged, on
+// full and resumed handshakes:
+//
+//	v := &tlsutil.Verifier{Roots: roots, Pins: pins}
+//	cfg := tlsutil.ClientConfig(v) // every check of v in cfg.VerifyConnection
+//	cfg.ServerName = "api.internal"
+//	conn := bio.Client(cfg)
+//
+// A refusal is the step's error: a [*HandshakeError] wrapping the
+// *tlsutil.VerifyError, so errors.As finds its Reason. On a server,
+// tlsutil.ServerConfig or MutualServerConfig gives the config for
+// [Server]. The program examples/tlspump in the repository runs this,
+// with a pin that matches and one that does not.
 //
 // # On an event loop
 //
@@ -97,8 +168,11 @@
 //     callback, on the loop's thread, and holds up that loop's other
 //     connections meanwhile: run one loop per core.
 //
-// examples/eventloop in the repository is a TLS echo server on gnet that
-// does all three, tested with openssl and crypto/tls clients.
+// examples/eventloop in the repository (a Go module of its own, so that bio
+// does not depend on gnet) is a TLS echo server on gnet that does all
+// three, tested with openssl and crypto/tls clients: 20 connections that
+// each send and read back 1 MiB, over TLS 1.2 and 1.3, and a client that
+// sends 16 MiB before it reads anything.
 //
 // # The engine
 //
@@ -149,5 +223,18 @@
 //   - No goroutine outlives its handshake: the handshake goroutine ends
 //     when the handshake completes or fails (CloseIncoming during it fails
 //     it as truncated), when Close abandons it, or, for a Conn that is
-//     dropped during its handshake, when it is garbage collected.
+//     dropped during its handshake, when it is garbage collected (the
+//     tests check each case with goleak).
+//
+// Besides crypto/tls itself, the tests talk to real peers: openssl s_server
+// and s_client (data both ways, KeyUpdate in both directions, session
+// resumption) and Python's ssl.SSLObject over MemoryBIOs, as client and as
+// server.
+//
+// # Limits
+//
+// What crypto/tls does not expose, bio cannot do: it answers the peer's
+// KeyUpdate but cannot start one, refuses TLS 1.2 renegotiation with a
+// *HandshakeError that says so, and has no 0-RTT. rustls and OpenSSL can
+// start a KeyUpdate and renegotiate.
 package bio

@@ -12,8 +12,9 @@ import (
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
-// A bio client reads from a crypto/tls server with the pump loop of the
-// package documentation. The example is the transport: it moves the
+// A bio client does the handshake with a crypto/tls server, sends it a
+// request and reads its answer, with the pump loop and the three steps of
+// the package documentation. The example is the transport: it moves the
 // ciphertext over one end of a net.Pipe, as an event loop or a custom
 // transport would.
 func Example() {
@@ -24,58 +25,99 @@ func Example() {
 	near, far := net.Pipe()
 	go func() {
 		peer := tls.Server(far, &tls.Config{Certificates: []tls.Certificate{cert}})
-		peer.Write([]byte("hello through memory"))
+		req := make([]byte, 4)
+		io.ReadFull(peer, req)
+		fmt.Fprintf(peer, "hello through memory, you sent %s", req)
 		peer.Close() // close_notify
 	}()
 
 	conn := bio.Client(&tls.Config{RootCAs: roots, ServerName: "example.test"})
 	var got []byte
-	err = pump(conn, pipeTransport{near}, make([]byte, 4096), make([]byte, 4096), make([]byte, 4096),
+	err = exchange(conn, pipeTransport{near}, []byte("ping"), make([]byte, 4096), make([]byte, 4096), make([]byte, 4096),
 		func(p []byte) { got = append(got, p...) })
 	fmt.Printf("read %q, then %v\n", got, err)
 	fmt.Println("version:", tls.VersionName(conn.ConnectionState().Version))
 	// Output:
-	// read "hello through memory", then <nil>
+	// read "hello through memory, you sent ping", then <nil>
 	// version: TLS 1.3
 }
 
-// pump is the pump loop of the package documentation and the README,
-// word for word between the markers (TestPublishedLoop checks it): it
-// reads until the peer's close_notify, handing the plaintext to use. The
-// buffers may have any size; in's is the most the transport receives at
-// once.
-func pump(conn *bio.Conn, transport interface {
+// transport moves ciphertext to and from the peer; Send sends all of p.
+type transport interface {
 	Send(p []byte) error
 	Recv(p []byte) (int, error)
-}, buf, out, in []byte, use func([]byte)) error {
+}
+
+// newPump returns the pump loop of the package documentation, word for
+// word between the markers (TestPublishedLoopIsVerbatim checks it), in the
+// context it assumes: a Conn, its transport, and buffers of any size (in's
+// is the most the transport receives at once).
+func newPump(conn *bio.Conn, transport transport, out, in []byte) func(step func() (done bool, err error)) error {
 	// pump loop
 	var rest []byte // received from the peer, not yet taken by conn
 	var rerr error  // the transport's last receive error
-	for {
-		n, err := conn.Read(buf) // or Handshake, or Write
-		use(buf[:n])
-		for conn.OutgoingLen() > 0 { // 1. flush first: handshake flights, KeyUpdate replies, alerts
-			m, _ := conn.ReadOutgoing(out)
-			transport.Send(out[:m])
-		}
-		switch {
-		case len(rest) > 0: // 2. feed; a full buffer takes part (a *bio.BufferError) and Read makes room
-			k, _ := conn.WriteIncoming(rest)
-			rest = rest[k:]
-		case err == bio.ErrWantRead && rerr == io.EOF: // the transport ended
-			conn.CloseIncoming()
-		case err == bio.ErrWantRead && rerr != nil: // the transport failed
-			return rerr
-		case err == bio.ErrWantRead: // 3. then receive what the peer sends
-			n, rerr = transport.Recv(in)
-			rest = in[:n]
-		case err == io.EOF: // the peer's close_notify: done
-			return nil
-		case err != nil: // fatal (its alert was flushed in 1.), or bio.ErrTruncated
-			return err
+	pump := func(step func() (done bool, err error)) error {
+		for {
+			done, err := step() // 0. one call of conn: Handshake, Write or Read (the steps below)
+
+			for conn.OutgoingLen() > 0 { // 1. flush first: handshake flights, records, KeyUpdate replies, alerts
+				m, _ := conn.ReadOutgoing(out)
+				if err := transport.Send(out[:m]); err != nil {
+					return err
+				}
+			}
+			switch {
+			case done: // the step is complete; rest and rerr stay for the next step
+				return nil
+			case errors.As(err, new(*bio.BufferError)): // Write filled the outgoing buffer, flushed in 1.: go on
+			case len(rest) > 0: // 2. feed; a full buffer takes part (a *bio.BufferError) and Read makes room
+				k, _ := conn.WriteIncoming(rest)
+				rest = rest[k:]
+			case err == bio.ErrWantRead && rerr == io.EOF: // the transport ended
+				conn.CloseIncoming()
+			case err == bio.ErrWantRead && rerr != nil: // the transport failed
+				return rerr
+			case err == bio.ErrWantRead: // 3. then receive what the peer sends
+				var n int
+				n, rerr = transport.Recv(in)
+				rest = in[:n]
+			case err != nil: // fatal (its alert was flushed in 1.), or bio.ErrTruncated
+				return err
+			}
 		}
 	}
 	// end of pump loop
+	return pump
+}
+
+// exchange runs the three steps of the package documentation, word for
+// word between the markers, with the loop of newPump: the handshake, then
+// msg sent, then everything the peer sends handed to use, until its
+// close_notify.
+func exchange(conn *bio.Conn, t transport, msg, buf, out, in []byte, use func([]byte)) error {
+	pump := newPump(conn, t, out, in)
+	// steps
+	handshake := func() (bool, error) { // done when Handshake returns nil; Write and Read would drive it too
+		err := conn.Handshake()
+		return err == nil, err
+	}
+	send := func() (bool, error) { // Write takes each byte once: go on with the rest, never the same bytes
+		n, err := conn.Write(msg)
+		msg = msg[n:]
+		return len(msg) == 0, err
+	}
+	receive := func() (bool, error) { // until the peer's close_notify
+		n, err := conn.Read(buf)
+		use(buf[:n])
+		return err == io.EOF, err
+	}
+	// end of steps
+	for _, step := range []func() (bool, error){handshake, send, receive} {
+		if err := pump(step); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pipeTransport is a net.Conn as the loop's transport.
@@ -99,7 +141,7 @@ func ExampleConn_CloseIncoming() {
 			far.Close() // the peer vanishes without close_notify
 		}()
 		client := opts.Client(&tls.Config{RootCAs: roots, ServerName: "example.test"})
-		err := pump(client, pipeTransport{near}, make([]byte, 4096), make([]byte, 4096), make([]byte, 4096), func([]byte) {})
+		err := exchange(client, pipeTransport{near}, nil, make([]byte, 4096), make([]byte, 4096), make([]byte, 4096), func([]byte) {})
 		fmt.Printf("AllowTruncation=%v: %v\n", opts.AllowTruncation, err)
 	}
 	// Output:

@@ -17,53 +17,66 @@ import (
 	"github.com/sturdy-go/sturdy/internal/testpki"
 )
 
-// loopText returns the pump loop as example_test.go has it, unindented.
-func loopText(t *testing.T) []string {
+// published returns the text of example_test.go between the begin and
+// end markers, unindented by depth tabs.
+func published(t *testing.T, begin, end string, depth int) []string {
 	t.Helper()
 	src, err := os.ReadFile("example_test.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(src)
-	i := strings.Index(s, "\t// pump loop\n")
-	j := strings.Index(s, "\t// end of pump loop\n")
+	ind := strings.Repeat("\t", depth)
+	b, e := ind+"// "+begin+"\n", ind+"// "+end+"\n"
+	i := strings.Index(s, b)
+	j := strings.Index(s, e)
 	if i < 0 || j < i {
-		t.Fatal("example_test.go has no pump loop markers")
+		t.Fatalf("example_test.go has no %q ... %q markers", begin, end)
 	}
 	var lines []string
-	for _, l := range strings.Split(s[i+len("\t// pump loop\n"):j], "\n") {
-		lines = append(lines, strings.TrimPrefix(l, "\t"))
+	for _, l := range strings.Split(s[i+len(b):j], "\n") {
+		lines = append(lines, strings.TrimPrefix(l, ind))
 	}
 	return lines[:len(lines)-1]
 }
 
-// TestPublishedLoopIsVerbatim checks that the loop the README and the
-// package documentation show is, word for word, the one the tests run.
+// godocBlock is lines as a code block of a doc comment.
+func godocBlock(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		if l == "" {
+			b.WriteString("//\n")
+		} else {
+			b.WriteString("//\t" + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestPublishedLoopIsVerbatim checks that the pump loop and its steps, as
+// the package documentation shows them, are word for word the ones the
+// tests run, and that the README, if it shows the loop, shows this one.
 func TestPublishedLoopIsVerbatim(t *testing.T) {
 	t.Parallel()
-	loop := strings.Join(loopText(t), "\n") + "\n"
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const head = "```go\nconn := bio.Client(&tls.Config{ServerName: \"example.com\"}) // or bio.Server(cfg)\n"
-	if !strings.Contains(string(readme), head+loop+"```\n") {
-		t.Error("README's pump loop is not the loop in example_test.go")
-	}
+	loop := published(t, "pump loop", "end of pump loop", 1)
+	steps := published(t, "steps", "end of steps", 1)
 	doc, err := os.ReadFile("doc.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var commented strings.Builder
-	for _, l := range loopText(t) {
-		if l == "" {
-			commented.WriteString("//\n")
-		} else {
-			commented.WriteString("//\t" + l + "\n")
-		}
-	}
-	if !strings.Contains(string(doc), commented.String()) {
+	if !strings.Contains(string(doc), godocBlock(loop)) {
 		t.Error("doc.go's pump loop is not the loop in example_test.go")
+	}
+	if !strings.Contains(string(doc), godocBlock(steps)) {
+		t.Error("doc.go's steps are not the steps in example_test.go")
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(readme), "conn.OutgoingLen() > 0") &&
+		!strings.Contains(string(readme), "```go\n"+strings.Join(loop, "\n")+"\n") {
+		t.Error("the README shows a pump loop that is not the loop in example_test.go")
 	}
 }
 
@@ -181,10 +194,13 @@ var receiveSizes = []struct {
 	{"1MiB", 1 << 20, 3 << 20},
 }
 
-// TestPublishedLoop runs the published loop against crypto/tls with
-// receives of 1 byte to 1 MiB: every byte arrives, in order. Receives
-// larger than the Conn's buffers are where a loop that drops
-// WriteIncoming's count loses data.
+// TestPublishedLoop runs the published loop and its three steps against
+// crypto/tls with receives of 1 byte to 1 MiB: the handshake completes, a
+// request larger than the outgoing buffer (so Write stops at
+// *bio.BufferError and goes on with the rest) reaches the peer whole, and
+// every byte of the answer arrives, in order. Receives larger than the
+// Conn's buffers are where a loop that drops WriteIncoming's count loses
+// data.
 func TestPublishedLoop(t *testing.T) {
 	t.Parallel()
 	cert, roots, err := testpki.SelfSignedTLS("loop.test")
@@ -197,18 +213,27 @@ func TestPublishedLoop(t *testing.T) {
 				t.Parallel()
 				want := make([]byte, rs.payload)
 				rand.Read(want)
+				req := make([]byte, 3*bio.DefaultMaxOutgoing+123)
+				rand.Read(req)
 				near, far := newDuplex(rs.size)
+				peerGot := make(chan []byte, 1)
 				go func() {
 					peer := tls.Server(far, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: v})
+					got := make([]byte, len(req))
+					n, _ := io.ReadFull(peer, got)
+					peerGot <- got[:n]
 					peer.Write(want)
 					peer.Close()
 				}()
 				conn := bio.Client(&tls.Config{RootCAs: roots, ServerName: "loop.test"})
 				var got []byte
-				err := pump(conn, near, make([]byte, 16<<10), make([]byte, 16<<10), make([]byte, rs.size),
+				err := exchange(conn, near, req, make([]byte, 16<<10), make([]byte, 16<<10), make([]byte, rs.size),
 					func(p []byte) { got = append(got, p...) })
 				if err != nil {
 					t.Fatalf("loop returned %v after %d bytes", err, len(got))
+				}
+				if pg := <-peerGot; !bytes.Equal(pg, req) {
+					t.Fatalf("peer read %d bytes, want the %d sent, identical", len(pg), len(req))
 				}
 				if !bytes.Equal(got, want) {
 					t.Fatalf("read %d bytes, want the %d sent, identical", len(got), len(want))
@@ -230,7 +255,7 @@ func TestPublishedLoop(t *testing.T) {
 			far.Close()
 		}()
 		conn := bio.Client(&tls.Config{RootCAs: strangers, ServerName: "loop.test"})
-		err = pump(conn, near, make([]byte, 100), make([]byte, 100), make([]byte, 1), func([]byte) {})
+		err = exchange(conn, near, []byte("never sent"), make([]byte, 100), make([]byte, 100), make([]byte, 1), func([]byte) {})
 		if !errors.As(err, new(*bio.HandshakeError)) {
 			t.Fatalf("loop returned %v, want a *bio.HandshakeError", err)
 		}
@@ -238,7 +263,23 @@ func TestPublishedLoop(t *testing.T) {
 			t.Fatalf("crypto/tls peer: %v, want the loop's bad_certificate alert", perr)
 		}
 	})
+	t.Run("send-error", func(t *testing.T) {
+		t.Parallel()
+		// A transport that fails to send ends the loop with its error.
+		broken := errors.New("link down")
+		conn := bio.Client(&tls.Config{RootCAs: roots, ServerName: "loop.test"})
+		err := exchange(conn, failingTransport{broken}, nil, make([]byte, 100), make([]byte, 100), make([]byte, 100), func([]byte) {})
+		if err != broken {
+			t.Fatalf("loop returned %v, want the transport's %v", err, broken)
+		}
+	})
 }
+
+// failingTransport fails every Send and Recv with err.
+type failingTransport struct{ err error }
+
+func (f failingTransport) Send([]byte) error        { return f.err }
+func (f failingTransport) Recv([]byte) (int, error) { return 0, f.err }
 
 // TestStreamReceives runs a Stream, the loop in callback form, against
 // crypto/tls with receives of 1 byte to 1 MiB (a Stream receives at most

@@ -6,6 +6,9 @@
 // Part one: a bio client and a bio server, driven by one loop on one
 // goroutine, exchange ciphertext as framed messages over Go channels (a
 // stand-in for a message bus, a tunnel or a user-space network stack).
+// Then the client verifies the server with a tlsutil.Verifier wired into
+// its tls.Config, once with the pin of the server's key (verified) and
+// once with another pin (refused, with the reason).
 //
 // Part two, where python3 is installed: the same bio client talks to
 // Python's ssl.SSLObject with MemoryBIOs, running as a child process, with
@@ -41,6 +44,7 @@ import (
 	"time"
 
 	"github.com/sturdy-go/sturdy/bio"
+	"github.com/sturdy-go/sturdy/tlsutil"
 )
 
 func main() { os.Exit(run(os.Stdout, os.Args[1:])) }
@@ -74,6 +78,11 @@ flags:
 	}
 	fmt.Fprintln(w, "part one: bio client <-> bio server, frames over Go channels, one goroutine")
 	if err := channels(w, pki); err != nil {
+		fmt.Fprintf(w, "tlspump: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(w, "part one, verified: a tlsutil.Verifier in the bio client's tls.Config")
+	if err := verified(w, pki); err != nil {
 		fmt.Fprintf(w, "tlspump: %v\n", err)
 		return 1
 	}
@@ -234,20 +243,16 @@ func (c chanFrames) Recv() ([]byte, error) {
 
 func (c chanFrames) pending() int { return len(c.in) }
 
-// channels runs a client and a server in one loop: each turn, every conn
-// that has input gets it, makes what progress it can, and flushes.
-func channels(w io.Writer, pki *pki) error {
-	a, b := make(chan []byte, 1024), make(chan []byte, 1024)
-	ct, st := chanFrames{in: b, out: a}, chanFrames{in: a, out: b}
-	client := newEndpoint(bio.Client(pki.clientConfig()), ct)
-	server := newEndpoint(bio.Server(pki.serverConfig()), st)
-
-	start := time.Now()
+// handshakePair runs the handshakes of a client and a server joined by
+// channels in one loop: each turn, every conn that has input gets it, makes
+// what progress it can, and flushes. It returns the number of frames fed,
+// or the first side's handshake error.
+func handshakePair(client, server *endpoint, ct, st chanFrames) (int, error) {
 	frameCount := 0
 	clientDone, serverDone := false, false
 	for turn := 0; !clientDone || !serverDone; turn++ {
 		if turn > 100 {
-			return errors.New("handshake did not finish in 100 turns")
+			return frameCount, errors.New("handshake did not finish in 100 turns")
 		}
 		for _, side := range []struct {
 			e    *endpoint
@@ -256,25 +261,44 @@ func channels(w io.Writer, pki *pki) error {
 		}{{client, ct, &clientDone}, {server, st, &serverDone}} {
 			for side.t.pending() > 0 && len(side.e.rest) == 0 {
 				if err := side.e.feed(); err != nil {
-					return err
+					return frameCount, err
 				}
 				frameCount++
 			}
 			err := side.e.conn.Handshake()
 			if ferr := side.e.flush(); ferr != nil {
-				return ferr
+				return frameCount, ferr
 			}
 			switch {
 			case err == nil:
 				*side.done = true
 			case err != bio.ErrWantRead:
-				return fmt.Errorf("handshake: %w", err)
+				return frameCount, fmt.Errorf("handshake: %w", err)
 			case len(side.e.rest) > 0:
 				if err := side.e.feed(); err != nil {
-					return err
+					return frameCount, err
 				}
 			}
 		}
+	}
+	return frameCount, nil
+}
+
+// channelPair joins a client and a server endpoint with two channels.
+func channelPair(clientCfg, serverCfg *tls.Config) (client, server *endpoint, ct, st chanFrames) {
+	a, b := make(chan []byte, 1024), make(chan []byte, 1024)
+	ct, st = chanFrames{in: b, out: a}, chanFrames{in: a, out: b}
+	return newEndpoint(bio.Client(clientCfg), ct), newEndpoint(bio.Server(serverCfg), st), ct, st
+}
+
+// channels runs a client and a server in one loop, on one goroutine: the
+// handshake, then application data both ways, then close_notify.
+func channels(w io.Writer, pki *pki) error {
+	client, server, ct, st := channelPair(pki.clientConfig(), pki.serverConfig())
+	start := time.Now()
+	frameCount, err := handshakePair(client, server, ct, st)
+	if err != nil {
+		return err
 	}
 	cs := client.conn.ConnectionState()
 	fmt.Fprintf(w, "   handshake: %s, %s, %d frames, %v\n", tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), frameCount, time.Since(start).Round(time.Microsecond))
@@ -321,6 +345,37 @@ func channels(w io.Writer, pki *pki) error {
 	}
 	fmt.Fprintln(w, "   client sent close_notify; server read io.EOF (a clean end, not a truncation)")
 	return server.conn.Close()
+}
+
+// verified wires a tlsutil.Verifier into a bio client's tls.Config: bio
+// takes any config, so every check of the Verifier (here the chain, the
+// name and a pin) runs in its VerifyConnection, without a socket. With
+// the server key's pin the handshake passes; with another pin it is
+// refused, and the error says why.
+func verified(w io.Writer, pki *pki) error {
+	for _, tc := range []struct {
+		what string
+		pin  tlsutil.Pin
+	}{
+		{"the server key's pin", tlsutil.PinOf(pki.cert.Leaf)},
+		{"a pin of another key", tlsutil.Pin{}},
+	} {
+		v := &tlsutil.Verifier{Roots: pki.roots, Pins: []tlsutil.Pin{tc.pin}}
+		cfg := tlsutil.ClientConfig(v) // every check of v in cfg.VerifyConnection
+		cfg.ServerName = "tlspump.test"
+		client, server, ct, st := channelPair(cfg, pki.serverConfig())
+		_, err := handshakePair(client, server, ct, st)
+		var ve *tlsutil.VerifyError
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "   with %s: verified, %s\n", tc.what, tls.VersionName(client.conn.ConnectionState().Version))
+		case errors.As(err, &ve) && errors.As(err, new(*bio.HandshakeError)):
+			fmt.Fprintf(w, "   with %s: refused, %s (a *bio.HandshakeError wrapping the *tlsutil.VerifyError)\n", tc.what, ve.Reason)
+		default:
+			return fmt.Errorf("with %s: %w", tc.what, err)
+		}
+	}
+	return nil
 }
 
 // pipeFrames carries frames as a 4-byte big-endian length and the bytes.

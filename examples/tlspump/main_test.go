@@ -36,6 +36,8 @@ func TestTLSPump(t *testing.T) {
 		"handshake: TLS 1.3",
 		`server read "hello over a channel"`,
 		"server read io.EOF",
+		"with the server key's pin: verified, TLS 1.3",
+		"with a pin of another key: refused, ",
 	}
 	if python != "" {
 		want = append(want, "handshake with Python: TLS 1.3", `Python echoed "HELLO, PYTHON"`, "Python exited cleanly")
