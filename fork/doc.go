@@ -78,14 +78,16 @@
 //
 // # Upgrades: Upgrader
 //
+//	sig := make(chan os.Signal, 1)
+//	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM) // before Ready: a reload may come at once
 //	u, err := fork.NewUpgrader(fork.UpgradeOptions{PIDFile: "/run/app.pid"})
 //	defer u.Stop()
 //	ln, err := u.Listen("tcp", ":8080") // the parent's socket, if it passed one
 //	errc := make(chan error, 1)
 //	go func() { errc <- u.Serve(srv, ln) }() // serves until Exit, then drains
 //	u.Ready()                               // the parent's Upgrade returns nil now
-//	// on SIGHUP: go u.Upgrade(); on SIGTERM: u.Stop()
-//	err = <-errc                            // drained: no sent request went unanswered
+//	// loop: on SIGHUP go u.Upgrade(); on SIGTERM u.Stop();
+//	// on <-errc return: drained, no sent request went unanswered
 //
 // Upgrade re-executes the binary with Start, passing every listener,
 // packet socket and file the Upgrader registered plus two pipes, and waits

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/sturdy-go/sturdy/fork"
 )
@@ -73,10 +75,14 @@ func ExampleAtFork() {
 
 // The life of a server under an Upgrader. This is the first generation:
 // Listen opens a new socket; in a process started by Upgrade it would
-// return the parent's. Serve serves until Exit, then drains. Here Stop
-// stands in for SIGTERM; a successful Upgrade (on SIGHUP) ends Serve the
-// same way.
+// return the parent's. Serve serves until Exit, then drains. The signals
+// are handled before Ready: from Ready on, a reload may be sent at once.
+// Here the program sends itself SIGTERM, as systemctl stop would; a
+// successful Upgrade (on SIGHUP) ends Serve the same way.
 func ExampleUpgrader() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
 	if err != nil {
 		panic(err)
@@ -106,8 +112,12 @@ func ExampleUpgrader() {
 	fmt.Print(string(body))
 	client.CloseIdleConnections() // else the drain waits Linger for it
 
-	// On SIGHUP: go u.Upgrade(). On SIGTERM:
-	u.Stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		panic(err)
+	}
+	if <-sig == syscall.SIGTERM { // on SIGHUP: go u.Upgrade()
+		u.Stop()
+	}
 	fmt.Println("drained:", <-served)
 	// Output:
 	// serving; started by an upgrade: false

@@ -1,7 +1,7 @@
 // Command upgrade is an HTTPS server that upgrades itself in place without
 // dropping a request, the way a production service would use sturdy.
 //
-//	go run ./examples/upgrade [-addr 127.0.0.1:8443] [-certdir DIR]
+//	go run ./examples/upgrade [-addr 127.0.0.1:8443] [-certdir DIR] [-pidfile FILE]
 //
 //	kill -HUP  PID   re-execute the binary; the new process inherits the
 //	                 listening socket, and the old one drains and exits
@@ -10,7 +10,10 @@
 //	                 to every subscriber of an observer.Subject
 //	kill -TERM PID   drain and exit
 //
-// fork.Upgrader.Serve serves and, once a successor is ready (or on
+// Under systemd (Type=notify, NotifyAccess=all, ExecReload=/bin/kill -HUP
+// $MAINPID) each generation tells systemd its pid when it is ready. The
+// program handles its signals before that moment: a reload may arrive at
+// once. fork.Upgrader.Serve serves and, once a successor is ready (or on
 // SIGTERM), drains without failing a request a client has sent. Every
 // request goes through slowlog's middleware; /debug/slowlog serves the
 // recent slow requests and per-route statistics as JSON. The TLS
@@ -72,8 +75,9 @@ func run(out io.Writer, args []string) int {
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (inherited across upgrades)")
 	certDir := fs.String("certdir", filepath.Join(os.TempDir(), "sturdy-upgrade"), "directory of cert.pem and key.pem")
 	slow := fs.Duration("slow", 50*time.Millisecond, "log requests slower than this")
+	pidFile := fs.String("pidfile", "", "write the serving process's pid here (kill -HUP $(cat FILE) upgrades)")
 	fs.Usage = func() {
-		fmt.Fprint(out, `usage: upgrade [-addr host:port] [-certdir DIR] [-slow duration]
+		fmt.Fprint(out, `usage: upgrade [-addr host:port] [-certdir DIR] [-slow duration] [-pidfile FILE]
 
 An HTTPS server that upgrades itself in place without failing a request:
 kill -HUP re-executes the binary (the new process inherits the listening
@@ -94,15 +98,22 @@ flags:
 	}
 	pid := os.Getpid()
 	say := func(format string, a ...any) { fmt.Fprintf(out, "pid %d: "+format+"\n", append([]any{pid}, a...)...) }
-	if err := serve(*addr, *certDir, *slow, say); err != nil {
+	if err := serve(*addr, *certDir, *pidFile, *slow, say); err != nil {
 		say("%v", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(addr, certDir string, slow time.Duration, say func(string, ...any)) error {
-	upg, err := fork.NewUpgrader(fork.UpgradeOptions{ReadyTimeout: 30 * time.Second})
+func serve(addr, certDir, pidFile string, slow time.Duration, say func(string, ...any)) error {
+	// Signals first: once Ready names this process (systemd's MAINPID, a
+	// PID file), a reload is sent here at once, and Go's default action
+	// for SIGHUP would be to exit, after the old process has handed over.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(signals)
+
+	upg, err := fork.NewUpgrader(fork.UpgradeOptions{ReadyTimeout: 30 * time.Second, PIDFile: pidFile})
 	if err != nil {
 		return err
 	}
@@ -175,9 +186,6 @@ func serve(addr, certDir string, slow time.Duration, say func(string, ...any)) e
 	}
 	say("serving https://%s", ln.Addr())
 
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(signals)
 	upgradeDone := make(chan error, 1)
 	for {
 		select {

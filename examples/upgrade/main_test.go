@@ -332,3 +332,177 @@ func TestEnsureCert(t *testing.T) {
 		t.Error("a second ensureCert replaced the certificate")
 	}
 }
+
+// TestReloadAtOnce plays systemd with NotifyAccess=all and ExecReload=kill
+// -HUP $MAINPID, at its most hurried: the moment a generation announces
+// MAINPID and READY=1 on NOTIFY_SOCKET, it gets SIGHUP. Every generation
+// must upgrade and exit cleanly, none may die of the signal, and a client
+// sees no failed request throughout. With signal.Notify after Ready (the
+// order this example had), the service stopped within 0–7 upgrades.
+func TestReloadAtOnce(t *testing.T) {
+	upgrades := 50
+	if testing.Short() {
+		upgrades = 10
+	}
+	dir := t.TempDir()
+	ca := testpki.NewRoot(t)
+	writeLeaf(t, ca, dir)
+	sock := filepath.Join(dir, "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	pidFile := filepath.Join(dir, "pid")
+	logFile, err := os.Create(filepath.Join(dir, "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-certdir", dir, "-pidfile", pidFile)
+	cmd.Env = append(os.Environ(), serverEnv+"=1", "NOTIFY_SOCKET="+sock)
+	cmd.Stdout, cmd.Stderr = logFile, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pids := []int{}
+	reaped := map[int]bool{}
+	defer func() {
+		for _, pid := range pids {
+			if !reaped[pid] {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		_ = cmd.Wait()
+		for _, pid := range pids[1:] {
+			if !reaped[pid] {
+				var ws syscall.WaitStatus
+				_, _ = syscall.Wait4(pid, &ws, 0, nil)
+			}
+		}
+	}()
+	output := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
+
+	// announced waits for the next generation's MAINPID and READY=1.
+	announced := func() int {
+		t.Helper()
+		buf := make([]byte, 512)
+		for {
+			_ = notify.SetReadDeadline(time.Now().Add(hangGuard))
+			n, err := notify.Read(buf)
+			if err != nil {
+				t.Fatalf("no generation announced itself after %d: %v\n%s", len(pids), err, output())
+			}
+			msg := string(buf[:n])
+			if !strings.Contains(msg, "READY=1") {
+				continue
+			}
+			for _, line := range strings.Split(msg, "\n") {
+				if v, ok := strings.CutPrefix(line, "MAINPID="); ok {
+					pid, _ := strconv.Atoi(v)
+					return pid
+				}
+			}
+		}
+	}
+
+	var addr string
+	var failed, ok atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i <= upgrades; i++ {
+		pid := announced()
+		pids = append(pids, pid)
+		if i == 0 {
+			addr = out0(t, logFile.Name())
+			transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}
+			defer transport.CloseIdleConnections()
+			client := &http.Client{Transport: transport}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					resp, err := client.Get("https://" + addr + "/")
+					if err == nil {
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					if err != nil {
+						if failed.Add(1) == 1 {
+							firstErr.Store(err)
+						}
+						continue
+					}
+					ok.Add(1)
+				}
+			}()
+		}
+		if i == upgrades {
+			break
+		}
+		// The reload, the moment the generation announced itself.
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			t.Fatalf("generation %d (pid %d): %v", i, pid, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	last := pids[len(pids)-1]
+	if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(last) {
+		t.Errorf("PID file %q (%v), want the last generation %d", b, err, last)
+	}
+	if err := syscall.Kill(last, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// Every generation exits by itself, with status 0.
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("generation 0: %v", err)
+	}
+	reaped[pids[0]] = true
+	for i, pid := range pids[1:] {
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+			t.Errorf("generation %d (pid %d): %v", i+1, pid, err)
+			continue
+		}
+		reaped[pid] = true
+		if !ws.Exited() || ws.ExitStatus() != 0 {
+			t.Errorf("generation %d (pid %d) ended %v", i+1, pid, describe(ws))
+		}
+	}
+	t.Logf("%d upgrades, each reloaded the moment it announced itself; %d requests served, %d failed", upgrades, ok.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d requests failed; first: %v", failed.Load(), firstErr.Load())
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", output())
+	}
+}
+
+// out0 waits for the first generation's "serving" line in the log file
+// and returns its address.
+func out0(t *testing.T, path string) string {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^pid \d+: serving https://(\S+)$`)
+	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, _ := os.ReadFile(path)
+		if m := re.FindSubmatch(b); m != nil {
+			return string(m[1])
+		}
+	}
+	t.Fatal("the first generation never said where it serves")
+	return ""
+}
+
+func describe(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
+		return "killed by " + ws.Signal().String()
+	}
+	return "with status " + strconv.Itoa(ws.ExitStatus())
+}
