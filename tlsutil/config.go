@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime"
 	"sync"
 	"time"
@@ -77,22 +78,41 @@ var clientSessions = tls.NewLRUClientSessionCache(0)
 // the connections made with it (and its clones), never across configs: a
 // session resumes the client certificate it was made with.
 //
-// Do not clear or replace VerifyConnection on the result: with
-// InsecureSkipVerify set, it is the only verification. A Dialer given the
-// result (this very pointer, not a clone) verifies with v itself, knowing
-// the name it dialed, and does not call VerifyConnection.
+// Do not clear VerifyConnection on the result: with InsecureSkipVerify
+// set, it is the only verification. To add a check, wrap it (call the
+// original, then yours). A Dialer given the result (this very pointer, not
+// a clone) verifies with v itself, knowing the name it dialed; it calls
+// the config's VerifyConnection too once the user wrapped or replaced it.
 func (p Profile) Client(v *Verifier) *tls.Config {
 	if v == nil {
 		v = &Verifier{}
 	}
 	cfg := p.base()
 	cfg.InsecureSkipVerify = true
-	cfg.VerifyConnection = v.VerifyConnection
+	cfg.VerifyConnection = clientVerify(v)
 	// A cache of its own: a session resumes with the client certificate
 	// of the connection that made it, which another config must not reuse.
 	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(0)
 	rememberVerifier(cfg, v)
 	return cfg
+}
+
+// clientVerify returns the VerifyConnection that Profile.Client installs.
+// Every function it returns has the same code, which no other function
+// has: a Dialer tells by it whether a config's VerifyConnection is still
+// the one installed, or was wrapped or replaced by the user. (Not inlined:
+// an inlined copy of the closure would have code of its own.)
+//
+//go:noinline
+func clientVerify(v *Verifier) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error { return v.VerifyConnection(cs) }
+}
+
+var clientVerifyCode = reflect.ValueOf(clientVerify(nil)).Pointer()
+
+// installedVerify reports whether f is a function clientVerify made.
+func installedVerify(f func(tls.ConnectionState) error) bool {
+	return f != nil && reflect.ValueOf(f).Pointer() == clientVerifyCode
 }
 
 // clientConfigs maps each config Profile.Client made to its Verifier, so
@@ -142,7 +162,11 @@ func (p Profile) Server(certs ...tls.Certificate) *tls.Config {
 // CAs the server accepts (ClientCAs), which helps a client holding several
 // certificates pick the right one. A nil certs leaves the server's own
 // certificate to the caller: set Certificates or GetCertificate on the
-// result. A nil v is the zero Verifier (system roots).
+// result. Client certificates are verified only against roots the caller
+// chose: with a nil v, or a v without Roots or GetRoots, every client is
+// refused with NoClientRoots (the system roots would admit any publicly
+// trusted certificate that allows clientAuth, as many server certificates
+// do).
 func (p Profile) MutualServer(certs *Reloader, v *Verifier) *tls.Config {
 	c := Verifier{}
 	if v != nil {

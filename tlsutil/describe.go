@@ -25,7 +25,7 @@ func Describe(cs tls.ConnectionState) string {
 	}
 	fmt.Fprintf(&b, "ALPN: %s\n", alpn)
 	if cs.ServerName != "" {
-		fmt.Fprintf(&b, "server name: %s\n", cs.ServerName)
+		fmt.Fprintf(&b, "server name: %q\n", cs.ServerName)
 	}
 	if cs.DidResume {
 		b.WriteString("session: resumed\n")
@@ -44,7 +44,7 @@ func Describe(cs tls.ConnectionState) string {
 		ch := cs.VerifiedChains[0]
 		names := make([]string, len(ch))
 		for i, c := range ch {
-			names[i] = fmt.Sprintf("%q", nameOf(c.Subject.String(), c))
+			names[i] = fmt.Sprintf("%q", nameOf(c))
 		}
 		fmt.Fprintf(&b, "verified chain: %s\n", strings.Join(names, " -> "))
 	}
@@ -55,11 +55,11 @@ func Describe(cs tls.ConnectionState) string {
 }
 
 func describeCert(b *strings.Builder, i int, c *x509.Certificate) {
-	fmt.Fprintf(b, "  [%d] subject: %s\n", i, nameOf(c.Subject.String(), c))
-	fmt.Fprintf(b, "      issuer:  %s\n", c.Issuer.String())
+	fmt.Fprintf(b, "  [%d] subject: %q\n", i, nameOf(c))
+	fmt.Fprintf(b, "      issuer:  %q\n", c.Issuer.String())
 	fmt.Fprintf(b, "      valid:   %s to %s\n", c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
-	if s := sans(c); len(s) > 0 {
-		fmt.Fprintf(b, "      names:   %s\n", strings.Join(s, ", "))
+	if len(sans(c)) > 0 {
+		fmt.Fprintf(b, "      names:   %s\n", sanList(c))
 	}
 	fmt.Fprintf(b, "      key:     %s, pin %s\n", c.PublicKeyAlgorithm, PinOf(c))
 }

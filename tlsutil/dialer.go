@@ -33,9 +33,12 @@ type Dialer struct {
 	//
 	// A config made by ClientConfig or Profile.Client (that very pointer,
 	// not a clone) carries its Verifier, which is used when
-	// Dialer.Verifier is nil (and replaced when it is not); its
-	// VerifyConnection is then not called. Any other VerifyConnection in
-	// Config runs after the Verifier accepted the peer. A Config with
+	// Dialer.Verifier is nil (and replaced when it is not); the
+	// VerifyConnection ClientConfig installed is then not called twice.
+	// Any other VerifyConnection in Config, including one the user wrapped
+	// around ClientConfig's, runs after the Verifier accepted the peer,
+	// with ConnectionState.ServerName set to the name dialed when
+	// crypto/tls left it empty (an IP literal). A Config with
 	// InsecureSkipVerify and no Verifier (a clone of a ClientConfig
 	// config, say) is refused with ErrInsecureConfig.
 	// Config.VerifyPeerCertificate, if set, is given no verified chains
@@ -122,8 +125,13 @@ func (d *Dialer) config(addr string) (*tls.Config, error) {
 	own := cfg.VerifyConnection
 	if cv := configVerifier(d.Config); cv != nil {
 		// A config from Profile.Client: its Verifier is the Dialer's
-		// unless the Dialer has one, and runs once, with the dialed name.
-		own = nil
+		// unless the Dialer has one, and runs with the dialed name. The
+		// config's VerifyConnection is skipped only while it is the one
+		// Profile.Client installed; a check the user wrapped around it (or
+		// put in its place) always runs.
+		if installedVerify(own) {
+			own = nil
+		}
 		if v == nil {
 			v = cv
 		}
@@ -140,11 +148,17 @@ func (d *Dialer) config(addr string) (*tls.Config, error) {
 			cfg.ServerName = v.Name
 		}
 	}
-	verify := v.verifyFor(cfg.ServerName)
+	name := cfg.ServerName
+	verify := v.verifyFor(name)
 	if own != nil {
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			if err := verify(cs); err != nil {
 				return err
+			}
+			// crypto/tls hides an IP literal; the config's own check sees
+			// the name dialed, as the Dialer's Verifier does.
+			if cs.ServerName == "" {
+				cs.ServerName = name
 			}
 			return own(cs)
 		}

@@ -1,8 +1,11 @@
 package tlsutil
 
 import (
+	"bytes"
 	"crypto/x509"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -114,6 +117,12 @@ const (
 	// an IP literal nor a URI (a SPIFFE ID or trust domain must be valid).
 	// The Verifier is misconfigured; every peer is refused.
 	BadAllowNames
+	// NoClientRoots: a Verifier with Client set has no roots the user
+	// chose (Roots is nil, or GetRoots returned nil). Client certificates
+	// are never verified against the system roots, which would accept any
+	// publicly trusted certificate that allows clientAuth; every client is
+	// refused until Verifier.Roots is set.
+	NoClientRoots
 )
 
 var reasonText = map[Reason]string{
@@ -149,6 +158,7 @@ var reasonText = map[Reason]string{
 	NameNotAllowed:     "certificate holds no allowed name",
 	BadSVID:            "not a valid X.509-SVID",
 	BadAllowNames:      "invalid Verifier.AllowNames entry",
+	NoClientRoots:      "no roots set for client certificates",
 }
 
 // String returns a short lower-case description, such as
@@ -180,7 +190,9 @@ type VerifyError struct {
 	Name string
 	// Addr is the address dialed, when a Dialer made the connection.
 	Addr string
-	// Names are the names the leaf covers: its DNS, IP and URI SANs.
+	// Names are the names the leaf holds: its DNS, IP, URI and e-mail
+	// SANs, as "DNS:x", "IP:y", "URI:z" and "email:w". They are the
+	// peer's data, unquoted; Error quotes them.
 	Names []string
 	// Chain is the chain the peer sent, leaf first.
 	Chain []*x509.Certificate
@@ -252,17 +264,25 @@ func (e *VerifyError) Is(target error) bool {
 // Unwrap returns the underlying cause.
 func (e *VerifyError) Unwrap() error { return e.Err }
 
+// The words of the messages. Every string a peer controls (subjects,
+// issuers, SANs, URLs in its certificates) is quoted with %q before it
+// reaches a message, so a peer cannot write a line break, a forged log
+// line or a terminal escape into the log of the side that refused it.
+
 // certLine describes a certificate in one line: subject, issuer, validity.
 func certLine(c *x509.Certificate) string {
+	if c == nil {
+		return "(nil certificate)"
+	}
 	return fmt.Sprintf("subject %q issued by %q, valid %s to %s",
-		nameOf(c.Subject.String(), c), c.Issuer.String(),
+		nameOf(c), c.Issuer.String(),
 		c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 }
 
-// nameOf returns s, or a description built from the SANs when the subject
-// is empty (as in many modern leaves).
-func nameOf(s string, c *x509.Certificate) string {
-	if s != "" {
+// nameOf returns c's subject, or a description built from its SANs when
+// the subject is empty (as in many modern leaves). Quote the result.
+func nameOf(c *x509.Certificate) string {
+	if s := c.Subject.String(); s != "" {
 		return s
 	}
 	if n := sans(c); len(n) > 0 {
@@ -271,17 +291,18 @@ func nameOf(s string, c *x509.Certificate) string {
 	return "(empty)"
 }
 
-// sans lists the DNS, IP and URI SANs of c as "DNS:x", "IP:y" and "URI:z".
-func sans(c *x509.Certificate) []string {
-	out := make([]string, 0, len(c.DNSNames)+len(c.IPAddresses)+len(c.URIs))
-	for _, n := range c.DNSNames {
-		out = append(out, "DNS:"+n)
+// sanList lists c's SANs for a message, each quoted.
+func sanList(c *x509.Certificate) string {
+	if s := sans(c); len(s) > 0 {
+		return strings.Join(quoteAll(s), ", ")
 	}
-	for _, ip := range c.IPAddresses {
-		out = append(out, "IP:"+ip.String())
-	}
-	for _, u := range c.URIs {
-		out = append(out, "URI:"+u.String())
+	return "no subject alternative name"
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
 	}
 	return out
 }
@@ -292,4 +313,161 @@ func pinList(ps []Pin) string {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// describeRole says whether c is the leaf or which certificate of chain.
+func describeRole(chain []*x509.Certificate, c *x509.Certificate) string {
+	for i, x := range chain {
+		if x == c || bytes.Equal(x.Raw, c.Raw) {
+			if i == 0 {
+				return "the leaf"
+			}
+			return fmt.Sprintf("certificate [%d] of the chain", i)
+		}
+	}
+	return "the root"
+}
+
+// timePair formats a certificate time and the current time, to the second,
+// or with their fractions when they fall in the same second (a certificate
+// that expired half a second ago).
+func timePair(at, now time.Time) (string, string) {
+	layout := time.RFC3339
+	if at.Truncate(time.Second).Equal(now.Truncate(time.Second)) {
+		layout = time.RFC3339Nano
+	}
+	return at.UTC().Format(layout), now.UTC().Format(layout)
+}
+
+var ekuNames = map[x509.ExtKeyUsage]string{
+	x509.ExtKeyUsageAny:             "any",
+	x509.ExtKeyUsageServerAuth:      "serverAuth",
+	x509.ExtKeyUsageClientAuth:      "clientAuth",
+	x509.ExtKeyUsageCodeSigning:     "codeSigning",
+	x509.ExtKeyUsageEmailProtection: "emailProtection",
+	x509.ExtKeyUsageTimeStamping:    "timeStamping",
+	x509.ExtKeyUsageOCSPSigning:     "OCSPSigning",
+}
+
+// ekuList names c's extended key usages (OIDs for unknown ones).
+func ekuList(c *x509.Certificate) string {
+	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
+		return "absent"
+	}
+	var s []string
+	for _, u := range c.ExtKeyUsage {
+		if n, ok := ekuNames[u]; ok {
+			s = append(s, n)
+		} else {
+			s = append(s, fmt.Sprintf("EKU(%d)", int(u)))
+		}
+	}
+	for _, o := range c.UnknownExtKeyUsage {
+		s = append(s, o.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// maxExplainChecks bounds the signature checks explainUnknown makes.
+const maxExplainChecks = 100
+
+// explainUnknown follows issuer links from the leaf through the
+// certificates the peer sent and says where the chain stops: at a root
+// that is not trusted (say so first, and how to trust it), or at a
+// certificate whose issuer is missing (an intermediate the peer did not
+// send, or a private root the user did not trust). client says the peer
+// is a TLS client.
+func explainUnknown(chain []*x509.Certificate, roots *x509.CertPool, client bool) string {
+	used := make([]bool, len(chain))
+	used[0] = true
+	cur := chain[0]
+	// A hostile peer could send many certificates with the same subject;
+	// bound the signature checks as crypto/x509 bounds its own.
+	budget := maxExplainChecks
+	for {
+		next := -1
+		for i, c := range chain {
+			if used[i] || !bytes.Equal(c.RawSubject, cur.RawIssuer) || budget == 0 {
+				continue
+			}
+			budget--
+			if cur.CheckSignatureFrom(c) == nil {
+				next = i
+				break
+			}
+		}
+		if next < 0 {
+			break
+		}
+		used[next] = true
+		cur = chain[next]
+	}
+	var b strings.Builder
+	rootsName := "the trusted roots (Verifier.Roots)"
+	if roots == nil {
+		rootsName = "the system roots"
+	}
+	const howToTrust = "to trust it, add it to Verifier.Roots (LoadRoots reads PEM files and directories)"
+	peer := "server"
+	if client {
+		peer = "client"
+	}
+	switch {
+	case selfSigned(cur) && cur == chain[0]:
+		fmt.Fprintf(&b, "the peer's certificate %q is self-signed and not among %s; %s, only if you trust this very certificate",
+			nameOf(cur), rootsName, howToTrust)
+	case selfSigned(cur):
+		fmt.Fprintf(&b, "the chain ends at the root %q, which is not trusted: it is not among %s; if it is your private CA, %s",
+			nameOf(cur), rootsName, howToTrust)
+	case bytes.Equal(cur.RawIssuer, cur.RawSubject):
+		fmt.Fprintf(&b, "the chain ends at the self-issued %q, which is not trusted: it is not among %s and its signature is not its own; if it is your private CA, %s",
+			nameOf(cur), rootsName, howToTrust)
+	case len(cur.IssuingCertificateURL) == 0:
+		// No AIA "CA issuers" link: a public CA always publishes one
+		// (CA/B Forum BR 7.1.2.7.7), a private CA seldom does. The likely
+		// cause is a private root the user has not trusted.
+		fmt.Fprintf(&b, "the issuer %q of %q is not trusted: it is not among %s and the peer did not send it; if it is your private CA, %s; otherwise the %s should send its full chain (an intermediate seems missing)",
+			cur.Issuer.String(), nameOf(cur), rootsName, howToTrust, peer)
+	default:
+		fmt.Fprintf(&b, "the chain stops at %q: its issuer %q was not sent by the peer and is not among %s; an intermediate seems missing (the %s should send its full chain); the issuer's certificate is published at %s (not fetched); if %q is a private root, %s",
+			nameOf(cur), cur.Issuer.String(), rootsName, peer, strings.Join(quoteAll(cur.IssuingCertificateURL), ", "), cur.Issuer.String(), howToTrust)
+	}
+	unused := 0
+	for _, u := range used {
+		if !u {
+			unused++
+		}
+	}
+	if unused > 0 {
+		fmt.Fprintf(&b, "; %d certificate(s) sent by the peer do not link to the leaf (wrong or misordered intermediates)", unused)
+	}
+	return b.String()
+}
+
+// nameHint explains a name mismatch: what the leaf covers, what was
+// expected, and the likely cause.
+func nameHint(leaf *x509.Certificate, name string) string {
+	if len(sans(leaf)) == 0 {
+		return fmt.Sprintf("the certificate has no subject alternative names, so it covers no name (its common name %q is not used, RFC 6125); expected %q",
+			leaf.Subject.CommonName, name)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "the certificate covers %s, not %q", sanList(leaf), name)
+	host := strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+	if ip := net.ParseIP(host); ip != nil {
+		if len(leaf.IPAddresses) == 0 {
+			b.WriteString("; an IP address is matched only against IP SANs, and this certificate has none")
+		}
+		return b.String()
+	}
+	for _, d := range leaf.DNSNames {
+		if strings.HasPrefix(d, "*.") && strings.HasSuffix(strings.ToLower(name), strings.ToLower(d[1:])) {
+			fmt.Fprintf(&b, "; the wildcard %q matches exactly one label, so it does not cover %q", d, name)
+			break
+		}
+	}
+	if len(leaf.DNSNames) == 0 {
+		b.WriteString("; the certificate has no DNS SAN, so a DNS name cannot match")
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package tlsutil
 
 import (
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"net"
 	"net/url"
@@ -71,12 +72,22 @@ func hostnameProblem(s string) string {
 	return ""
 }
 
+// The SPIFFE ID limits (SPIFFE-ID.md, sections 2.1 and 2.3): 2048 bytes for
+// the whole ID, 255 for the trust domain.
+const (
+	maxSPIFFEID    = 2048
+	maxTrustDomain = 255
+)
+
 // parseSPIFFEID splits a SPIFFE ID (https://github.com/spiffe/spiffe,
 // standards/SPIFFE-ID.md) into its trust domain and path. With domainOK a
 // bare trust domain ("spiffe://example.org", path "") is accepted too.
 func parseSPIFFEID(s string, domainOK bool) (trustDomain, path string, err error) {
 	bad := func(why string) (string, string, error) {
 		return "", "", fmt.Errorf("%q is not a SPIFFE ID: %s (SPIFFE-ID 2)", s, why)
+	}
+	if len(s) > maxSPIFFEID {
+		return bad(fmt.Sprintf("%d bytes, at most %d are allowed", len(s), maxSPIFFEID))
 	}
 	rest, ok := strings.CutPrefix(s, "spiffe://")
 	if !ok {
@@ -88,6 +99,9 @@ func parseSPIFFEID(s string, domainOK bool) (trustDomain, path string, err error
 	}
 	if td == "" {
 		return bad("the trust domain is empty")
+	}
+	if len(td) > maxTrustDomain {
+		return bad(fmt.Sprintf("a trust domain of %d bytes, at most %d are allowed", len(td), maxTrustDomain))
 	}
 	for i := 0; i < len(td); i++ {
 		ch := td[i]
@@ -122,13 +136,20 @@ func parseSPIFFEID(s string, domainOK bool) (trustDomain, path string, err error
 // covering a DNS entry (wildcards as VerifyHostname reads them), an IP SAN
 // equal to an IP entry, a URI SAN equal to a URI entry, or an X.509-SVID
 // whose SPIFFE ID equals a SPIFFE entry or lies in a trust domain entry.
+// Every entry is parsed before any is matched, so that a bad entry fails
+// every verification, as documented, not only those no earlier entry
+// matched.
 func (v *Verifier) checkAllowNames(leaf *x509.Certificate, fail failFunc) *VerifyError {
-	var spiffe []allowedName
+	allowed := make([]allowedName, 0, len(v.AllowNames))
 	for _, s := range v.AllowNames {
 		a, err := parseAllowName(s)
 		if err != nil {
 			return fail(BadAllowNames, nil, err, "Verifier.AllowNames: %v", err)
 		}
+		allowed = append(allowed, a)
+	}
+	var spiffe []allowedName
+	for _, a := range allowed {
 		switch {
 		case a.spiffe:
 			spiffe = append(spiffe, a)
@@ -161,21 +182,24 @@ func (v *Verifier) checkAllowNames(leaf *x509.Certificate, fail failFunc) *Verif
 
 // checkSVID applies the X.509-SVID rules (SPIFFE X509-SVID.md, sections 2,
 // 4.1 and 4.3) to a leaf that has a SPIFFE URI SAN; a leaf without one
-// passes, to be refused as holding no allowed name.
+// passes, to be refused as holding no allowed name. The URI SANs are read
+// as written in the certificate: crypto/x509's parsed URLs have their
+// scheme lower-cased, and "SPIFFE://" is no SPIFFE ID.
 func checkSVID(leaf *x509.Certificate, fail failFunc) *VerifyError {
+	uris := rawURISANs(leaf)
 	hasSPIFFE := false
-	for _, u := range leaf.URIs {
-		if strings.EqualFold(u.Scheme, "spiffe") {
+	for _, u := range uris {
+		if len(u) >= len("spiffe:") && strings.EqualFold(u[:len("spiffe:")], "spiffe:") {
 			hasSPIFFE = true
 		}
 	}
 	if !hasSPIFFE {
 		return nil
 	}
-	if len(leaf.URIs) != 1 {
-		return fail(BadSVID, leaf, nil, "the leaf has %d URI SANs (%s); an X.509-SVID has exactly one (SPIFFE X509-SVID 2)", len(leaf.URIs), sanList(leaf))
+	if len(uris) != 1 {
+		return fail(BadSVID, leaf, nil, "the leaf has %d URI SANs (%s); an X.509-SVID has exactly one (SPIFFE X509-SVID 2)", len(uris), sanList(leaf))
 	}
-	if _, _, err := parseSPIFFEID(leaf.URIs[0].String(), false); err != nil {
+	if _, _, err := parseSPIFFEID(uris[0], false); err != nil {
 		return fail(BadSVID, leaf, err, "the leaf's URI SAN: %v", err)
 	}
 	if leaf.BasicConstraintsValid && leaf.IsCA {
@@ -190,10 +214,11 @@ func checkSVID(leaf *x509.Certificate, fail failFunc) *VerifyError {
 // svidMatched reports whether leaf's one SPIFFE ID (checkSVID passed) is
 // allowed by an entry of spiffe.
 func svidMatched(leaf *x509.Certificate, spiffe []allowedName) bool {
-	if len(leaf.URIs) != 1 {
+	uris := rawURISANs(leaf)
+	if len(uris) != 1 {
 		return false
 	}
-	td, path, err := parseSPIFFEID(leaf.URIs[0].String(), false)
+	td, path, err := parseSPIFFEID(uris[0], false)
 	if err != nil {
 		return false
 	}
@@ -205,17 +230,53 @@ func svidMatched(leaf *x509.Certificate, spiffe []allowedName) bool {
 	return false
 }
 
-func sanList(c *x509.Certificate) string {
-	if s := sans(c); len(s) > 0 {
-		return strings.Join(s, ", ")
+// rawURISANs returns the uniformResourceIdentifier entries of c's
+// subjectAltName extension as the certificate spells them. crypto/x509
+// parsed the extension already, so a malformed one cannot reach here;
+// what does not decode is skipped.
+func rawURISANs(c *x509.Certificate) []string {
+	var out []string
+	for _, e := range c.Extensions {
+		if !e.Id.Equal(oidSubjectAltName) {
+			continue
+		}
+		var seq asn1.RawValue
+		if rest, err := asn1.Unmarshal(e.Value, &seq); err != nil || len(rest) > 0 {
+			return nil
+		}
+		b := seq.Bytes
+		for len(b) > 0 {
+			var gn asn1.RawValue
+			rest, err := asn1.Unmarshal(b, &gn)
+			if err != nil {
+				return out
+			}
+			b = rest
+			// uniformResourceIdentifier [6] IA5String (RFC 5280 4.2.1.6).
+			if gn.Class == asn1.ClassContextSpecific && gn.Tag == 6 && !gn.IsCompound {
+				out = append(out, string(gn.Bytes))
+			}
+		}
 	}
-	return "no subject alternative name"
+	return out
 }
 
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
+// sans lists the DNS, IP, URI and e-mail SANs of c as "DNS:x", "IP:y",
+// "URI:z" and "email:w", as peer data: quote them before they reach a
+// message (sanList does).
+func sans(c *x509.Certificate) []string {
+	out := make([]string, 0, len(c.DNSNames)+len(c.IPAddresses)+len(c.URIs)+len(c.EmailAddresses))
+	for _, n := range c.DNSNames {
+		out = append(out, "DNS:"+n)
+	}
+	for _, ip := range c.IPAddresses {
+		out = append(out, "IP:"+ip.String())
+	}
+	for _, u := range c.URIs {
+		out = append(out, "URI:"+u.String())
+	}
+	for _, m := range c.EmailAddresses {
+		out = append(out, "email:"+m)
 	}
 	return out
 }

@@ -1,13 +1,10 @@
 package tlsutil
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
-	"strings"
 	"time"
 )
 
@@ -200,7 +197,7 @@ func (v *Verifier) verify(chain []*x509.Certificate, staple []byte, connName str
 			Verified: append([]*x509.Certificate(nil), verified...), // a copy: the memo keeps chains
 			Cert:     cert, Time: now, Err: err,
 		}
-		if len(chain) > 0 {
+		if len(chain) > 0 && chain[0] != nil {
 			e.Names = sans(chain[0])
 		}
 		return e
@@ -208,20 +205,33 @@ func (v *Verifier) verify(chain []*x509.Certificate, staple []byte, connName str
 	if len(chain) == 0 {
 		return nil, fail(NoCertificate, nil, nil, "the peer sent no certificate")
 	}
+	for i, c := range chain {
+		if c == nil {
+			return nil, fail(BadChain, nil, nil, "certificate [%d] of the chain is nil", i)
+		}
+	}
 	leaf := chain[0]
 	if name == "" && !v.Client && len(v.AllowNames) == 0 {
 		return nil, fail(NoName, nil, nil,
 			"neither Verifier.Name nor the connection's ServerName is set (crypto/tls leaves ServerName empty for an IP address: set Verifier.Name to it)")
 	}
+	roots := v.roots()
+	if v.Client && roots == nil {
+		// The system roots would accept any publicly trusted certificate
+		// that allows clientAuth, as many public server certificates do.
+		return nil, fail(NoClientRoots, nil, nil,
+			"client certificates are verified only against roots you choose, and Verifier.Roots is nil (or GetRoots returned nil); set Verifier.Roots to the CAs that issue your clients' certificates (LoadRoots reads PEM files)")
+	}
 	if v.Strict {
 		// Before any chain is built: the count is cheap, the work is not.
-		if n := constraintComparisons(chain); n > maxConstraintComparisons {
+		// The trust anchor's constraints count too, per candidate chain,
+		// once the chains are built (structureRules).
+		if n := constraintComparisons(leaf, chain); n > maxConstraintComparisons {
 			return nil, fail(TooManyConstraints, leaf, nil, "checking the leaf's %d names against the name constraints of the certificates sent takes more than %d comparisons; refused unchecked (bound of rustls-webpki)",
-				len(leaf.DNSNames)+len(leaf.IPAddresses)+len(leaf.URIs)+len(leaf.EmailAddresses), maxConstraintComparisons)
+				leafNameCount(leaf), maxConstraintComparisons)
 		}
 	}
 
-	roots := v.roots()
 	usage := x509.ExtKeyUsageServerAuth
 	if v.Client {
 		usage = x509.ExtKeyUsageClientAuth
@@ -304,7 +314,7 @@ func (v *Verifier) chainError(chain []*x509.Certificate, roots *x509.CertPool, n
 	var ci x509.CertificateInvalidError
 	switch {
 	case errors.As(err, &ua):
-		return fail(UnknownAuthority, ua.Cert, err, "%s", explainUnknown(chain, roots))
+		return fail(UnknownAuthority, ua.Cert, err, "%s", explainUnknown(chain, roots, v.Client))
 	case errors.As(err, &ci):
 		c := ci.Cert
 		switch ci.Reason {
@@ -313,11 +323,11 @@ func (v *Verifier) chainError(chain []*x509.Certificate, roots *x509.CertPool, n
 			if now.Before(c.NotBefore) {
 				at, nowS := timePair(c.NotBefore, now)
 				return fail(NotYetValid, c, err, "%s %q is valid from %s, it is now %s (check the clock of both sides)",
-					which, nameOf(c.Subject.String(), c), at, nowS)
+					which, nameOf(c), at, nowS)
 			}
 			at, nowS := timePair(c.NotAfter, now)
 			return fail(Expired, c, err, "%s %q expired at %s, it is now %s",
-				which, nameOf(c.Subject.String(), c), at, nowS)
+				which, nameOf(c), at, nowS)
 		case x509.IncompatibleUsage:
 			if v.Client {
 				return fail(MissingClientAuth, c, err, "the extended key usages of the leaf (%s) or of a CA of its chain do not allow clientAuth",
@@ -331,153 +341,6 @@ func (v *Verifier) chainError(chain []*x509.Certificate, roots *x509.CertPool, n
 		return fail(BadChain, c, err, "%s", ci.Error())
 	}
 	return fail(BadChain, nil, err, "%s", err.Error())
-}
-
-// timePair formats a certificate time and the current time, to the second,
-// or with their fractions when they fall in the same second (a certificate
-// that expired half a second ago).
-func timePair(at, now time.Time) (string, string) {
-	layout := time.RFC3339
-	if at.Truncate(time.Second).Equal(now.Truncate(time.Second)) {
-		layout = time.RFC3339Nano
-	}
-	return at.UTC().Format(layout), now.UTC().Format(layout)
-}
-
-// describeRole says whether c is the leaf or which certificate of chain.
-func describeRole(chain []*x509.Certificate, c *x509.Certificate) string {
-	for i, x := range chain {
-		if x == c || bytes.Equal(x.Raw, c.Raw) {
-			if i == 0 {
-				return "the leaf"
-			}
-			return fmt.Sprintf("certificate [%d] of the chain", i)
-		}
-	}
-	return "the root"
-}
-
-// maxExplainChecks bounds the signature checks explainUnknown makes.
-const maxExplainChecks = 100
-
-// explainUnknown follows issuer links from the leaf through the
-// certificates the peer sent and says where the chain stops, and whether an
-// intermediate seems to be missing.
-func explainUnknown(chain []*x509.Certificate, roots *x509.CertPool) string {
-	used := make([]bool, len(chain))
-	used[0] = true
-	cur := chain[0]
-	// A hostile peer could send many certificates with the same subject;
-	// bound the signature checks as crypto/x509 bounds its own.
-	budget := maxExplainChecks
-	for {
-		next := -1
-		for i, c := range chain {
-			if used[i] || !bytes.Equal(c.RawSubject, cur.RawIssuer) || budget == 0 {
-				continue
-			}
-			budget--
-			if cur.CheckSignatureFrom(c) == nil {
-				next = i
-				break
-			}
-		}
-		if next < 0 {
-			break
-		}
-		used[next] = true
-		cur = chain[next]
-	}
-	var b strings.Builder
-	rootsName := "the trusted roots"
-	if roots == nil {
-		rootsName = "the system roots"
-	}
-	selfSigned := bytes.Equal(cur.RawIssuer, cur.RawSubject) &&
-		cur.CheckSignature(cur.SignatureAlgorithm, cur.RawTBSCertificate, cur.Signature) == nil
-	switch {
-	case selfSigned && cur == chain[0]:
-		fmt.Fprintf(&b, "the peer's certificate %q is self-signed and not among %s; add it to the roots only if you trust it",
-			nameOf(cur.Subject.String(), cur), rootsName)
-	case selfSigned:
-		fmt.Fprintf(&b, "the chain ends at the self-signed %q, which is not among %s; add it to the roots if it is your CA",
-			nameOf(cur.Subject.String(), cur), rootsName)
-	default:
-		fmt.Fprintf(&b, "the chain stops at %q: its issuer %q was not sent by the peer and is not among %s",
-			nameOf(cur.Subject.String(), cur), cur.Issuer.String(), rootsName)
-		fmt.Fprintf(&b, "; an intermediate seems missing (the server should send its full chain) unless %q is a root you forgot to trust", cur.Issuer.String())
-		if len(cur.IssuingCertificateURL) > 0 {
-			fmt.Fprintf(&b, "; the issuer's certificate is published at %s (not fetched)", strings.Join(cur.IssuingCertificateURL, ", "))
-		}
-	}
-	unused := 0
-	for _, u := range used {
-		if !u {
-			unused++
-		}
-	}
-	if unused > 0 {
-		fmt.Fprintf(&b, "; %d certificate(s) sent by the peer do not link to the leaf (wrong or misordered intermediates)", unused)
-	}
-	return b.String()
-}
-
-// nameHint explains a name mismatch: what the leaf covers, what was
-// expected, and the likely cause.
-func nameHint(leaf *x509.Certificate, name string) string {
-	covers := sans(leaf)
-	var b strings.Builder
-	if len(covers) == 0 {
-		fmt.Fprintf(&b, "the certificate has no subject alternative names, so it covers no name (its common name %q is not used, RFC 6125); expected %q",
-			leaf.Subject.CommonName, name)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "the certificate covers %s, not %q", strings.Join(covers, ", "), name)
-	host := strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
-	if ip := net.ParseIP(host); ip != nil {
-		if len(leaf.IPAddresses) == 0 {
-			b.WriteString("; an IP address is matched only against IP SANs, and this certificate has none")
-		}
-		return b.String()
-	}
-	for _, d := range leaf.DNSNames {
-		if strings.HasPrefix(d, "*.") && strings.HasSuffix(strings.ToLower(name), strings.ToLower(d[1:])) {
-			fmt.Fprintf(&b, "; the wildcard %q matches exactly one label, so it does not cover %q", d, name)
-			break
-		}
-	}
-	if len(leaf.DNSNames) == 0 {
-		b.WriteString("; the certificate has only IP SANs, so a DNS name cannot match")
-	}
-	return b.String()
-}
-
-var ekuNames = map[x509.ExtKeyUsage]string{
-	x509.ExtKeyUsageAny:             "any",
-	x509.ExtKeyUsageServerAuth:      "serverAuth",
-	x509.ExtKeyUsageClientAuth:      "clientAuth",
-	x509.ExtKeyUsageCodeSigning:     "codeSigning",
-	x509.ExtKeyUsageEmailProtection: "emailProtection",
-	x509.ExtKeyUsageTimeStamping:    "timeStamping",
-	x509.ExtKeyUsageOCSPSigning:     "OCSPSigning",
-}
-
-func ekuList(c *x509.Certificate) string {
-	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
-		return "absent"
-	}
-	var s []string
-	for _, u := range c.ExtKeyUsage {
-		if n, ok := ekuNames[u]; ok {
-			s = append(s, n)
-		} else {
-			s = append(s, fmt.Sprintf("EKU(%d)", int(u)))
-		}
-	}
-	for _, o := range c.UnknownExtKeyUsage {
-		s = append(s, o.String())
-	}
-	return strings.Join(s, ", ")
 }
 
 // checkPins passes when a certificate of ch matches a pin; when none does,

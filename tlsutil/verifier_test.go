@@ -101,7 +101,7 @@ func matrix(t *testing.T) []tcase {
 		{name: "expired/intermediate", cert: expiredInter.Leaf(t), v: v(nil), want: Expired, msgs: []string{"expired intermediate"}},
 		{name: "not-yet-valid", cert: p.inter.Leaf(t, testpki.NotYetValid()), v: v(nil), want: NotYetValid, msgs: []string{"is valid from"}},
 		{name: "wrong-name", cert: good, v: v(func(x *Verifier) { x.Name = "other.test" }), want: NameMismatch,
-			msgs: []string{`covers DNS:localhost, IP:127.0.0.1, not "other.test"`}},
+			msgs: []string{`covers "DNS:localhost", "IP:127.0.0.1", not "other.test"`}},
 		{name: "wildcard/one-label", cert: p.inter.Leaf(t, testpki.DNS("*.example.test")), v: v(func(x *Verifier) { x.Name = "a.example.test" })},
 		{name: "wildcard/two-labels", cert: p.inter.Leaf(t, testpki.DNS("*.example.test")), v: v(func(x *Verifier) { x.Name = "a.b.example.test" }),
 			want: NameMismatch, msgs: []string{"matches exactly one label"}},
@@ -109,12 +109,12 @@ func matrix(t *testing.T) []tcase {
 		{name: "ip-vs-dns/ip-name-dns-san", cert: p.inter.Leaf(t, testpki.DNS("localhost", "127.0.0.1")), v: v(func(x *Verifier) { x.Name = "127.0.0.1" }),
 			want: NameMismatch, msgs: []string{"only against IP SANs"}},
 		{name: "ip-vs-dns/dns-name-ip-san", cert: p.inter.Leaf(t, testpki.IPs(net.IPv4(127, 0, 0, 1))), v: v(nil),
-			want: NameMismatch, msgs: []string{"only IP SANs"}},
+			want: NameMismatch, msgs: []string{"no DNS SAN"}},
 		{name: "ip/v6", cert: p.inter.Leaf(t, testpki.IPs(net.IPv6loopback)), v: v(func(x *Verifier) { x.Name = "[::1]" })},
 		{name: "no-cn-fallback", cert: p.inter.Leaf(t, testpki.CommonName("cn.test"), testpki.DNS("san.test")), v: v(func(x *Verifier) { x.Name = "cn.test" }),
 			want: NameMismatch},
 		{name: "unknown-root", cert: good, v: v(func(x *Verifier) { x.Roots = p.other.Pool() }), want: UnknownAuthority,
-			msgs: []string{"the chain stops at", "sturdy test root"}},
+			msgs: []string{`the issuer "CN=sturdy test root,O=sturdy test PKI" of "CN=sturdy test intermediate,O=sturdy test PKI" is not trusted`, "Verifier.Roots"}},
 		{name: "self-signed", cert: testpki.SelfSigned(t), v: v(nil), want: UnknownAuthority, msgs: []string{"is self-signed"}},
 		{name: "missing-intermediate", cert: good, chain: good.Chain[:1], v: v(nil), want: UnknownAuthority,
 			msgs: []string{"an intermediate seems missing", "sturdy test intermediate"}},
@@ -205,7 +205,7 @@ func matrix(t *testing.T) []tcase {
 		msg  string
 	}
 	rules := []rule{
-		{"leaf-is-ca", p.inter.Leaf(t, testpki.IsCA()), LeafIsCA, "BR 7.1.2.7.8"},
+		{"leaf-is-ca", p.inter.Leaf(t, testpki.IsCA()), LeafIsCA, "RFC 5280 4.2.1.9"},
 		{"no-eku", p.inter.Leaf(t, testpki.EKU()), MissingServerAuth, "BR 7.1.2.7.10"},
 		{"rsa-1024", p.inter.LeafWithKey(t, rsa1024), WeakKey, "1024 bits"},
 		{"ed25519", p.inter.LeafWithKey(t, edKey), WeakKey, "Ed25519"},
@@ -214,7 +214,7 @@ func matrix(t *testing.T) []tcase {
 		{"inner-wildcard", p.inter.Leaf(t, testpki.DNS("localhost", "f*o.example.test")), BadDNSName, "left-most label"},
 		{"tld-wildcard", p.inter.Leaf(t, testpki.DNS("localhost", "*.test")), BadDNSName, "top-level"},
 		{"ip-in-dns", p.inter.Leaf(t, testpki.DNS("localhost", "10.0.0.1")), BadDNSName, "IP address"},
-		{"validity-399-days", p.inter.Leaf(t, testpki.Validity(now.Add(-time.Hour), now.Add(398*24*time.Hour))), ValidityTooLong, "BR 6.3.2"},
+		{"validity-201-days", p.inter.Leaf(t, testpki.Validity(now.Add(-time.Hour), now.Add(-time.Hour+200*24*time.Hour))), ValidityTooLong, "at most 200 days (CA/B Forum BR 6.3.2, ballot SC081v3)"},
 		{"serial-zero", p.inter.Leaf(t, testpki.Serial(big.NewInt(0))), BadSerial, "not positive"},
 		{"serial-21-octets", p.inter.Leaf(t, testpki.Serial(bigSerial)), BadSerial, "21 octets"},
 		{"cn-not-in-sans", p.inter.Leaf(t, testpki.CommonName("other.example.test")), BadCommonName, "BR 7.1.4.3"},
@@ -249,19 +249,34 @@ func matrix(t *testing.T) []tcase {
 			tcase{name: "strict/" + r.name, cert: r.cert, v: v(func(x *Verifier) { named(x); strict(x) }), want: r.want, msgs: []string{r.msg}},
 			tcase{name: "lax/" + r.name, cert: r.cert, v: v(named)})
 	}
-	for _, ps := range []struct{ wildcard, name string }{{"*.co.uk", "shop.co.uk"}, {"*.s3.amazonaws.com", "bucket.s3.amazonaws.com"}} {
+	// A wildcard directly on an ICANN suffix is refused; one on a suffix
+	// of the private section, registered by its owner, is not (BR 3.2.2.6,
+	// as Chromium reads it).
+	for _, ps := range []struct {
+		wildcard, name, msg string
+		want                Reason
+	}{
+		{"*.co.uk", "shop.co.uk", `the ICANN public suffix "co.uk"`, BadDNSName},
+		{"*.com", "example.com", "top-level domain", BadDNSName},
+		{"*.s3.amazonaws.com", "bucket.s3.amazonaws.com", "", 0},
+		{"*.github.io", "someone.github.io", "", 0},
+	} {
 		leaf := p.inter.Leaf(t, testpki.DNS(ps.wildcard))
 		named := func(x *Verifier) { x.Name = ps.name }
+		var msgs []string
+		if ps.msg != "" {
+			msgs = []string{ps.msg}
+		}
 		cases = append(cases,
-			tcase{name: "strict/public-suffix-wildcard/" + ps.wildcard, cert: leaf, v: v(func(x *Verifier) { named(x); strict(x) }), want: BadDNSName, msgs: []string{"public suffix"}},
+			tcase{name: "strict/public-suffix-wildcard/" + ps.wildcard, cert: leaf, v: v(func(x *Verifier) { named(x); strict(x) }), want: ps.want, msgs: msgs},
 			tcase{name: "lax/public-suffix-wildcard/" + ps.wildcard, cert: leaf, v: v(named)})
 	}
 	// Below the bound the same constraints pass.
 	cases = append(cases, tcase{name: "strict/nc-within-bound", cert: budgetInter.Leaf(t, testpki.DNS(manyNames[:100]...)),
 		v: v(func(x *Verifier) { x.Name = manyNames[0]; strict(x) })})
 	cases = append(cases, tcase{name: "strict/good", cert: good, v: v(strict)})
-	cases = append(cases, tcase{name: "strict/validity-398-days",
-		cert: p.inter.Leaf(t, testpki.Validity(now.Add(-time.Hour), now.Add(-time.Hour+398*24*time.Hour-time.Second))), v: v(strict)})
+	cases = append(cases, tcase{name: "strict/validity-200-days",
+		cert: p.inter.Leaf(t, testpki.Validity(now.Add(-time.Hour), now.Add(-time.Hour+200*24*time.Hour-time.Second))), v: v(strict)})
 	for _, r := range rules {
 		cases = append(cases,
 			tcase{name: "strict/" + r.name, cert: r.cert, v: v(strict), want: r.want, msgs: []string{r.msg}},
@@ -482,7 +497,7 @@ func TestExplainBounded(t *testing.T) {
 		t.Fatalf("message of %d bytes", n)
 	}
 	// The diagnosis is bounded too.
-	if got := explainUnknown(chain, nil); !strings.Contains(got, "do not link to the leaf") {
+	if got := explainUnknown(chain, nil, false); !strings.Contains(got, "do not link to the leaf") {
 		t.Fatalf("explanation: %s", got)
 	}
 }
