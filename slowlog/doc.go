@@ -1,5 +1,7 @@
 // Package slowlog logs only the calls that are slow, keeps a ring of the
-// most recent slow calls, and keeps latency statistics per call name.
+// most recent slow calls, keeps latency statistics per call name, and,
+// with FlightRecorder, writes an execution trace that shows why each slow
+// call was slow.
 //
 // Timing every call floods the logs. What an engineer chasing slowness in
 // production wants is the handful of calls over a threshold, with enough
@@ -36,8 +38,9 @@
 // (zap.Duration), seconds (a string with exactly nine decimals, such as
 // "0.012345678", so that sort -n orders the lines), err and ctx when there
 // is an error, tier (the threshold reached, such as "100ms", or "always"
-// or "sample"), suppressed when lines were dropped, and for requests
-// method, path, status and bytes; then the fields ContextFields takes
+// or "sample"), suppressed when lines were dropped, for requests
+// method, path, status and bytes, trace with FlightRecorder when a trace
+// was written; then the fields ContextFields takes
 // from the call's context, such as a trace id or a request id. OnSlow
 // hands each slow call, with its context, to a function of the user's.
 //
@@ -45,12 +48,45 @@
 // message "slow call still running", each call still running d after it
 // started, with the stack of the goroutine running it, so that a call that
 // hangs is seen before it ends, or even if it never does. Close ends that
-// goroutine.
+// goroutine. Watching costs tens of nanoseconds per call, not the
+// microseconds of reading goroutine ids from runtime.Stack: see Watch.
 //
 // Entries returns the ring newest first, Len its length, Reset empties it
 // and the statistics, and Handler serves both as JSON. Histograms reads
 // the statistics as histograms over bounds of the reader's choice, for
 // metric systems; the module otelslowlog exports them to OpenTelemetry.
+//
+// # Why a call was slow
+//
+// A slow log says that a call was slow and how long it took; the engineer
+// then has to make the slowness happen again to learn why, and slowness
+// in production rarely does. With FlightRecorder, Go's execution-trace
+// flight recorder keeps the last seconds of the program's execution in
+// memory, and a call at least FlightConfig.After slow gets a snapshot of
+// them written to a file: the line's field "trace" (and Entry.Trace, the
+// Handler's report, what OnSlow gets) names the file. In it, go tool
+// trace finds the call by name (a task "slowlog NAME") and shows what its
+// goroutine did: a handler that waited 150 ms for a mutex shows 150 ms in
+// sync.(*Mutex).Lock under
+//
+//	go tool trace -pprof=sync FILE > sync.pprof && go tool pprof -top sync.pprof
+//
+// (net, syscall and sched profiles likewise). A call still running after
+// Watch's duration gets a trace too. Fast calls cost what they cost
+// without it: nothing is emitted for them, only the runtime's tracer runs.
+// Traces are bounded (one at a time, one per Every, MaxFiles files, the
+// recorder's window in memory), and any fault (Dir not writable, disk
+// full, another flight recorder in the program) leaves slow calls logged
+// as before, with the reason logged once. See FlightRecorder.
+//
+// # Exposure
+//
+// The Handler's report and the trace files show a service's inner
+// workings: names, paths, timings, errors, goroutine stacks and states.
+// Serve the Handler on an internal listener or an admin mux, not beside
+// "/" on the public one. Trace files are created with mode 0600, in a
+// directory made with mode 0700. Request names never come from raw paths
+// by default (see RequestName), so a client cannot fill MaxNames.
 //
 // # Caller
 //
@@ -89,7 +125,13 @@
 // one comparison for a string constant; else in a copy-on-write map) and
 // does one atomic update. A Span is a small value. A slow call costs
 // about what writing the same line with zap does. See bench_test.go and
-// the README for the numbers.
+// the README for the numbers. With Watch, a call claims and frees a slot
+// of a table and sets a runtime/pprof label, still without allocating or
+// sharing a cache line with other cores. With FlightRecorder, the fast
+// path is unchanged; the runtime's tracer costs the whole program a few
+// percent (more for programs that block and wake goroutines often, such
+// as small HTTP requests), and a slow call at least After slow also emits
+// a trace task and, at most once per Every, writes a snapshot.
 //
 // # log/slog
 //

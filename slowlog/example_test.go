@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/sturdy-go/sturdy/slowlog"
@@ -178,6 +180,9 @@ func ExampleRateLimit() {
 }
 
 // Handler serves the ring and the statistics as JSON, like SLOWLOG GET.
+//
+// Mount the Handler where only operators reach it (an admin mux on an
+// internal listener): its report shows names, paths and timings.
 func ExampleLog_Handler() {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	l := slowlog.New(nil, slowlog.WithClock(clock.Now))
@@ -208,4 +213,46 @@ func ExampleOnSlow() {
 	fmt.Println(slowByName)
 	// Output:
 	// map[db.query:2]
+}
+
+// A request is slow because it waits for a lock that a background job
+// holds. With FlightRecorder its line (and its entry) names a trace file
+// of the moments before it ended, which shows the wait: go tool trace
+// -pprof=sync lists it under sync.(*Mutex).Lock, called from the
+// handler.
+func ExampleFlightRecorder() {
+	dir, err := os.MkdirTemp("", "slowlog-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	l := slowlog.New(nil, slowlog.Threshold(10*time.Millisecond),
+		slowlog.FlightRecorder(slowlog.FlightConfig{Dir: filepath.Join(dir, "traces")}))
+	defer l.Close() // stops the recorder
+
+	var mu sync.Mutex // guards a report that a job rebuilds
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock() // waits for the job
+		defer mu.Unlock()
+		fmt.Fprint(w, "report")
+	})
+	mu.Lock() // the job holds the lock for 50ms
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		mu.Unlock()
+	}()
+	l.Middleware(mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/report", nil))
+
+	e := l.Entries()[0]
+	// The file name sorts by time and names the call.
+	file := filepath.Base(e.Trace)
+	stamp := len("slowlog-20260102T030405.000000000Z")
+	fmt.Println(e.Name, "slow:", e.Duration >= 50*time.Millisecond)
+	fmt.Println("trace:", file[:len("slowlog-")]+"TIME"+file[stamp:])
+	fmt.Println("then: go tool trace -pprof=sync FILE > sync.pprof && go tool pprof -top sync.pprof")
+	// Output:
+	// GET /report slow: true
+	// trace: slowlog-TIME-slow-GET__report.trace
+	// then: go tool trace -pprof=sync FILE > sync.pprof && go tool pprof -top sync.pprof
 }

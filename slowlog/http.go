@@ -12,7 +12,8 @@ import (
 )
 
 // Middleware times each request that next serves as a call named after
-// its route (see RequestName): method, URL path without the query string,
+// its route (see RequestName; where no route pattern is known, after its
+// method only): method, URL path without the query string,
 // status and body bytes written are in the log line and in the entry's
 // HTTP. A handler that panics is recorded with ErrPanicked and the panic
 // goes on. The ResponseWriter that next gets supports Flush, Hijack and
@@ -61,6 +62,12 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// Unrouted is what the default name of a request has after its method
+// when no route pattern is known: "GET (unrouted)". Raw paths are not
+// names, since each distinct path would get statistics of its own until
+// MaxNames; the path is in the line and the entry.
+const Unrouted = "(unrouted)"
+
 // requestName names a request after it was served, when an
 // http.ServeMux has set its Pattern; method and path are as they were
 // before.
@@ -76,7 +83,34 @@ func (l *Log) requestName(r *http.Request, method, path string) string {
 		}
 		return method + " " + p
 	}
-	return method + " " + path
+	return unroutedName(method)
+}
+
+// unroutedName is the default name of a request of method with no
+// pattern: one name per standard method and one for all others, so that
+// a client cannot make names.
+func unroutedName(method string) string {
+	switch method {
+	case http.MethodGet:
+		return "GET " + Unrouted
+	case http.MethodHead:
+		return "HEAD " + Unrouted
+	case http.MethodPost:
+		return "POST " + Unrouted
+	case http.MethodPut:
+		return "PUT " + Unrouted
+	case http.MethodPatch:
+		return "PATCH " + Unrouted
+	case http.MethodDelete:
+		return "DELETE " + Unrouted
+	case http.MethodOptions:
+		return "OPTIONS " + Unrouted
+	case http.MethodConnect:
+		return "CONNECT " + Unrouted
+	case http.MethodTrace:
+		return "TRACE " + Unrouted
+	}
+	return "OTHER " + Unrouted
 }
 
 type responseWriter struct {
@@ -144,6 +178,16 @@ type Report struct {
 // Handler serves, to GET and HEAD, the ring and the statistics as JSON (a
 // Report), like SLOWLOG GET. The query parameter n limits the entries to
 // the n newest. Other methods get 405; a bad n gets 400.
+//
+// The report shows a service's inner workings: call names, request paths,
+// timings, errors, and the paths of trace files (FlightRecorder). Serve it
+// where only operators reach it, on an internal listener or an admin mux,
+// never beside "/" on the public one:
+//
+//	admin := http.NewServeMux()
+//	admin.Handle("GET /debug/slowlog", l.Handler())
+//	go http.ListenAndServe("127.0.0.1:6060", admin) // or behind the admin auth
+//	http.ListenAndServe(":8080", l.Middleware(publicMux))
 func (l *Log) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +84,7 @@ func TestMiddleware(t *testing.T) {
 	for _, s := range l.Stats() {
 		names[s.Name] = s.Count
 	}
-	for _, n := range []string{"GET /items/{id}", "GET /plain/", "GET /fast", "GET /missing"} {
+	for _, n := range []string{"GET /items/{id}", "GET /plain/", "GET /fast", "GET (unrouted)"} {
 		if names[n] != 1 {
 			t.Errorf("stats %v: want one call of %q", names, n)
 		}
@@ -124,7 +126,7 @@ func TestMiddlewareOptionsAndWriter(t *testing.T) {
 		v, _ := field(e, "name")
 		names = append(names, v)
 	}
-	if len(names) != 3 || names[0] != "/q?x=1" || names[1] != "PUT /p" || names[2] != "GET /boom" {
+	if len(names) != 3 || names[0] != "/q?x=1" || names[1] != "PUT (unrouted)" || names[2] != "GET (unrouted)" {
 		t.Fatalf("names %v, want RequestName's, then the default", names)
 	}
 	if e := l.Entries()[0]; !errors.Is(e.Err, ErrPanicked) {
@@ -185,5 +187,26 @@ func TestHandler(t *testing.T) {
 	l.Reset()
 	if body := get("GET", "/").Body.String(); body != `{"entries":[],"stats":[]}`+"\n" {
 		t.Fatalf("empty report %q", body)
+	}
+}
+
+// TestUnroutedNamesBounded: without a route pattern, requests are named
+// by method only, so that a client sending many paths or odd methods
+// cannot make names.
+func TestUnroutedNamesBounded(t *testing.T) {
+	t.Parallel()
+	l, _, _ := newTest(t, Threshold(time.Hour))
+	h := l.Middleware(http.NotFoundHandler())
+	for i := range 100 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/p"+strconv.Itoa(i), nil))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("M"+strconv.Itoa(i), "/", nil))
+	}
+	var names []string
+	for _, s := range l.Stats() {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"GET (unrouted)", "OTHER (unrouted)"}) {
+		t.Fatalf("names %q", names)
 	}
 }

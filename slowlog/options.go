@@ -200,8 +200,24 @@ func Watch(d time.Duration) Option {
 
 // RequestName sets how Middleware names a request. The default is the
 // pattern that an http.ServeMux matched (prefixed by the method when the
-// pattern has none), or else the method and the URL path, never the query
-// string. A function that returns "" falls back to the default.
+// pattern has none), or else, where no pattern is known, the method and
+// Unrouted ("GET (unrouted)"): never the raw URL path, since every distinct
+// path would become a name of its own (see MaxNames), and a client
+// chooses paths. fn runs after the request was served, on its goroutine;
+// a function that returns "" falls back to the default.
+//
+// With a router other than http.ServeMux, name requests by its route
+// template, and put Middleware inside the router (its Use), where the
+// router's match is in the request's context:
+//
+//	// github.com/go-chi/chi/v5: r.Use(l.Middleware)
+//	slowlog.RequestName(func(r *http.Request) string { return r.Method + " " + chi.RouteContext(r.Context()).RoutePattern() })
+//
+//	// github.com/gorilla/mux: r.Use(l.Middleware)
+//	slowlog.RequestName(func(r *http.Request) string { t, _ := mux.CurrentRoute(r).GetPathTemplate(); return r.Method + " " + t })
+//
+// (gorilla's CurrentRoute is nil for a request no route matched, such as
+// a 404: check it if the router has a NotFoundHandler behind Middleware.)
 func RequestName(fn func(r *http.Request) string) Option {
 	return func(c *config) { c.reqName = fn }
 }

@@ -185,9 +185,11 @@ func (w *watch) inFlight() int {
 
 // An overdue call, found by a scan.
 type overdue struct {
-	name  string
-	label string
-	start int64
+	name   string
+	method string // for a request, its method; else ""
+	path   string // for a request, its path
+	label  string
+	start  int64
 }
 
 // due returns the calls running for at least the watch duration at mono
@@ -199,11 +201,7 @@ func (w *watch) due(now int64) []overdue {
 			return
 		}
 		s.reported = true
-		name := s.name
-		if s.method != "" {
-			name = s.method + " " + s.name
-		}
-		out = append(out, overdue{name: name, label: w.label(id), start: s.start})
+		out = append(out, overdue{name: s.name, method: s.method, label: w.label(id), start: s.start})
 	}
 	for i := range w.slots {
 		s := &w.slots[i]
@@ -248,6 +246,14 @@ func (l *Log) scan() {
 	if len(due) == 0 {
 		return
 	}
+	for i := range due {
+		// The route of a request still being served is not known (the
+		// mux sets it on the request, which only its goroutine may
+		// read): it goes by the bounded default name.
+		if f := &due[i]; f.method != "" {
+			f.path, f.name = f.name, unroutedName(f.method)
+		}
+	}
 	profile := goroutineProfile()
 	path := ""
 	if l.fr != nil {
@@ -267,6 +273,9 @@ func (l *Log) scan() {
 			zap.Duration("running", running),
 			zap.String("seconds", seconds(running)),
 			zap.String("stack", stackOfLabel(profile, f.label)),
+		}
+		if f.method != "" {
+			fs = append(fs, zap.String("method", f.method), zap.String("path", f.path))
 		}
 		if path != "" {
 			fs = append(fs, zap.String("trace", path))

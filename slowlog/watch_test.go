@@ -2,6 +2,8 @@ package slowlog
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -200,5 +202,35 @@ func TestWatchNoAlloc(t *testing.T) {
 	defer l.Close()
 	if n := testing.AllocsPerRun(1000, func() { l.Start("db.query").Stop() }); n != 0 {
 		t.Fatalf("watched call: %v allocs, want 0", n)
+	}
+}
+
+// TestWatchRequest: a request still being served is reported under the
+// bounded default name, with its method and path.
+func TestWatchRequest(t *testing.T) {
+	t.Parallel()
+	l, c, logs := newTest(t, Watch(time.Second), Threshold(time.Hour))
+	started, release := make(chan struct{}), make(chan struct{})
+	h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+	}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/upload/42", nil))
+	}()
+	<-started
+	c.Advance(time.Second)
+	l.scan()
+	close(release)
+	<-done
+	lines := running(logs)
+	if len(lines) != 1 {
+		t.Fatalf("%d running lines", len(lines))
+	}
+	m := lines[0].ContextMap()
+	if m["name"] != "POST (unrouted)" || m["method"] != "POST" || m["path"] != "/upload/42" || !strings.Contains(m["stack"].(string), "TestWatchRequest") {
+		t.Fatalf("running line %v", m)
 	}
 }
