@@ -5,6 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/sturdy-go/sturdy/slowlog"
@@ -86,6 +93,72 @@ func tourSlowlog(w io.Writer) error {
 	// however busy the machine; a busy machine may add a slow cache.get.
 	if kept["db.query"] != 3 || kept["payment.charge"] != 1 || kept["render"] != 1 {
 		return fmt.Errorf("the ring holds %v, want 3 db.query, 1 payment.charge and 1 render", kept)
+	}
+	return tourSlowlogWhy(w, core)
+}
+
+// tourSlowlogWhy shows why a call was slow: a request waits for a lock
+// that a background job holds, and with FlightRecorder its line names a
+// trace file whose synchronization profile shows the wait.
+func tourSlowlogWhy(w io.Writer, core zapcore.Core) error {
+	fmt.Fprintln(w, "   why was it slow? FlightRecorder keeps the last seconds of the execution trace in memory")
+	fmt.Fprintln(w, "   and writes them out for each slow call; here a request waits 60ms for a lock a job holds:")
+	dir, err := os.MkdirTemp("", "tour-slowlog")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	l := slowlog.New(zap.New(core), slowlog.Threshold(20*time.Millisecond),
+		slowlog.FlightRecorder(slowlog.FlightConfig{Dir: filepath.Join(dir, "traces")}))
+	defer l.Close()
+
+	var mu sync.Mutex // guards a report that a background job rebuilds
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprint(w, "report")
+	})
+	mu.Lock()
+	go func() {
+		time.Sleep(60 * time.Millisecond) // the job
+		mu.Unlock()
+	}()
+	l.Middleware(mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/report", nil))
+
+	es := l.Entries()
+	if len(es) != 1 || es[0].Trace == "" {
+		return fmt.Errorf("want one slow request with a trace, got %+v", es)
+	}
+	file := es[0].Trace
+	fmt.Fprintln(w, "   the line's trace field is the file; where the request waited:")
+	fmt.Fprintf(w, "     go tool trace -pprof=sync %s > sync.pprof && go tool pprof -top sync.pprof\n", filepath.Base(file))
+	fmt.Fprintln(w, "     (go tool trace FILE opens it in a browser: the call is the task \"slowlog GET /report\")")
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Fprintln(w, "   (no go command here to run it)")
+		return nil
+	}
+	prof := filepath.Join(dir, "sync.pprof")
+	out, err := exec.Command(goCmd, "tool", "trace", "-pprof=sync", file).Output()
+	if err == nil {
+		err = os.WriteFile(prof, out, 0o600)
+	}
+	if err == nil {
+		out, err = exec.Command(goCmd, "tool", "pprof", "-top", prof).Output()
+	}
+	if err != nil {
+		return fmt.Errorf("go tool trace -pprof=sync: %w", err)
+	}
+	shown := false
+	for ln := range strings.Lines(string(out)) {
+		if strings.Contains(ln, "sync.(*Mutex).Lock") || strings.Contains(ln, "flat%") {
+			fmt.Fprint(w, "     ", ln)
+			shown = shown || strings.Contains(ln, "Mutex")
+		}
+	}
+	if !shown {
+		return fmt.Errorf("the sync profile does not show the mutex:\n%s", out)
 	}
 	return nil
 }
