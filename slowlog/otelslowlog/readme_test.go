@@ -3,9 +3,9 @@ package otelslowlog_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +20,9 @@ type fakeDB struct{}
 func (fakeDB) ExecContext(ctx context.Context, query string) (int, error) { return 1, ctx.Err() }
 
 // readme is the slowlog snippet of the README, verbatim between the
-// markers, in the context it assumes.
-func readme(ctx context.Context, logger *zap.Logger, db fakeDB, query string, charge func(context.Context) error, mux http.Handler) *slowlog.Log {
+// markers, in the context it assumes: public is the mux the service's
+// public listener serves, admin the one its internal admin listener serves.
+func readme(ctx context.Context, logger *zap.Logger, db fakeDB, query string, charge func(context.Context) error, app http.Handler, public, admin *http.ServeMux) *slowlog.Log {
 	// README begin
 	l := slowlog.New(logger, // *zap.Logger; slowlog.NewSlog(slog.Default()) for log/slog users
 		slowlog.Tiers(
@@ -40,15 +41,13 @@ func readme(ctx context.Context, logger *zap.Logger, db fakeDB, query string, ch
 	s := l.Start("db.query", slowlog.Context(ctx)) // any stretch of code, with its context
 	_, err := db.ExecContext(ctx, query)
 	s.StopErr(err)
-	err = l.Do(ctx, "payment.charge", charge)  // records err and context expiry
-	http.Handle("/", l.Middleware(mux))        // method, route, status, bytes
-	http.Handle("/debug/slowlog", l.Handler()) // the ring and the statistics as JSON
+	err = l.Do(ctx, "payment.charge", charge)   // records err and context expiry
+	public.Handle("/", l.Middleware(app))       // method, route, status, bytes
+	admin.Handle("/debug/slowlog", l.Handler()) // the ring and the statistics as JSON: internal only
 	// README end
 	_ = err
 	return l
 }
-
-var readmeOnce sync.Once // http.Handle may register a pattern once
 
 func TestREADME(t *testing.T) {
 	src, err := os.ReadFile("readme_test.go")
@@ -65,19 +64,30 @@ func TestREADME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	section := strings.Split(string(md), "## slowlog:")[1]
+	section := strings.Split(string(md), "## A first look: slowlog in a service")[1]
 	block := strings.Split(strings.Split(section, "```go\n")[1], "```")[0]
 	if got := strings.Split(strings.TrimRight(block, "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("README's slowlog snippet differs from the one compiled here:\n--- README\n%s\n--- readme_test.go\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	readmeOnce.Do(func() {
-		charged := false
-		l := readme(context.Background(), zap.NewNop(), fakeDB{}, "SELECT 1", func(context.Context) error { charged = true; return nil }, http.NotFoundHandler())
-		if !charged {
-			t.Fatal("the snippet did not call charge")
+	charged := false
+	public, admin := http.NewServeMux(), http.NewServeMux()
+	l := readme(context.Background(), zap.NewNop(), fakeDB{}, "SELECT 1", func(context.Context) error { charged = true; return nil }, http.NotFoundHandler(), public, admin)
+	if !charged {
+		t.Fatal("the snippet did not call charge")
+	}
+	if st, ok := l.StatsOf("db.query"); !ok || st.Count != 1 {
+		t.Fatalf("db.query stats %+v, %v", st, ok)
+	}
+	// The ring is served on the admin mux only, never on the public one.
+	for _, tc := range []struct {
+		name string
+		mux  *http.ServeMux
+		want int
+	}{{"admin", admin, http.StatusOK}, {"public", public, http.StatusNotFound}} {
+		rec := httptest.NewRecorder()
+		tc.mux.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/slowlog", nil))
+		if rec.Code != tc.want {
+			t.Errorf("GET /debug/slowlog on the %s mux: %d, want %d", tc.name, rec.Code, tc.want)
 		}
-		if st, ok := l.StatsOf("db.query"); !ok || st.Count != 1 {
-			t.Fatalf("db.query stats %+v, %v", st, ok)
-		}
-	})
+	}
 }
