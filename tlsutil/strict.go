@@ -136,13 +136,18 @@ func structureRules(chain []*x509.Certificate, fail failFunc) *VerifyError {
 		if len(c.Subject.Names) == 0 {
 			return fail(BadSubject, c, nil, "the CA %s has an empty subject; a CA must have a name (RFC 5280 4.1.2.6)", role)
 		}
-		// RFC 5280 4.2.1.9, 4.2.1.10, 4.2.1.11: these are critical in a CA.
+		// RFC 5280 4.2.1.9, 4.2.1.11: these are critical in a CA. So is
+		// nameConstraints (4.2.1.10), but the Baseline Requirements long
+		// let publicly trusted CAs mark it non-critical (for verifiers that
+		// did not know the extension), and real chains do: Go's own
+		// test chain of udctest.ads.vt.edu has one. Criticality only
+		// matters to a verifier that ignores the extension, and this one
+		// enforces it (crypto/x509 does), so it is not judged.
 		for _, x := range []struct {
 			id      asn1.ObjectIdentifier
 			name, s string
 		}{
 			{oidBasicConstraints, "basicConstraints", "4.2.1.9"},
-			{oidNameConstraints, "nameConstraints", "4.2.1.10"},
 			{oidPolicyConstraints, "policyConstraints", "4.2.1.11"},
 		} {
 			if critical, ok := extension(c, x.id); ok && !critical {
