@@ -59,11 +59,14 @@ type watch struct {
 	closed sync.Once
 }
 
-// A watchSlot is one call in progress. Its state says who may touch the
-// other fields: the call that claimed it while slotWriting, the watch
-// while slotReading; slotBusy publishes a call that is in progress.
+// A watchSlot is one call in progress. Its state is a generation, which
+// each call that takes the slot increments, and a kind that says who may
+// touch the other fields: the call that claimed the slot while
+// slotWriting, the watch while slotReading; slotBusy publishes a call in
+// progress. The generation, kept in the Span, lets a second Stop of a
+// copy of the Span see that its call has ended.
 type watchSlot struct {
-	state    atomic.Uint32
+	state    atomic.Uint64 // generation<<2 | kind
 	reported bool
 	name     string
 	method   string // Middleware: the request's method, with name its path
@@ -71,25 +74,32 @@ type watchSlot struct {
 	_        [16]byte // to 64 bytes: one cache line per slot
 }
 
-// States of a watchSlot.
+// Kinds of a watchSlot's state.
 const (
 	slotFree    = iota
 	slotBusy    // a call is in progress
 	slotWriting // Start fills the slot in
 	slotReading // the watch reads a busy slot
+	kindMask    = 3
 )
 
 // probes is how many slots Start tries before it takes the overflow map.
 const probes = 4
 
-// overflowBit marks a Span's flight that is in the overflow map.
-const overflowBit = 1 << 63
+// A flight, as a Span keeps it, is the slot index plus one in its low
+// 16 bits and the slot's generation (modulo 2^47) above them, or an
+// overflow id with overflowBit set.
+const (
+	overflowBit = 1 << 63
+	slotBits    = 16
+	genMask     = 1<<47 - 1
+)
 
 var watchIDs atomic.Uint64
 
 func newWatch(d time.Duration, onScan func()) *watch {
 	n := 256
-	for n < 32*runtime.GOMAXPROCS(0) && n < 1<<14 {
+	for n < 32*runtime.GOMAXPROCS(0) && n < 1<<(slotBits-1) {
 		n *= 2
 	}
 	w := &watch{
@@ -129,11 +139,14 @@ func (w *watch) track(name, method string, start int64) uint64 {
 	for range probes {
 		i &= mask
 		s := &w.slots[i]
-		if s.state.Load() == slotFree && s.state.CompareAndSwap(slotFree, slotWriting) {
-			s.name, s.method, s.start, s.reported = name, method, start, false
-			s.state.Store(slotBusy)
-			pprof.SetGoroutineLabels(w.labels[i])
-			return i + 1
+		if st := s.state.Load(); st&kindMask == slotFree {
+			gen := st&^kindMask + 1<<2
+			if s.state.CompareAndSwap(st, gen|slotWriting) {
+				s.name, s.method, s.start, s.reported = name, method, start, false
+				s.state.Store(gen | slotBusy)
+				pprof.SetGoroutineLabels(w.labels[i])
+				return (gen>>2&genMask)<<slotBits | (i + 1)
+			}
 		}
 		i++
 	}
@@ -150,6 +163,9 @@ func (w *watch) trackOverflow(name, method string, start int64) uint64 {
 	return id
 }
 
+// slotOf returns the slot index of a flight that is not an overflow.
+func slotOf(f uint64) uint64 { return f&(1<<slotBits-1) - 1 }
+
 // untrack ends the call of flight f and gives the goroutine the labels of
 // ctx (none when ctx is nil).
 func (w *watch) untrack(f uint64, ctx context.Context) {
@@ -158,9 +174,23 @@ func (w *watch) untrack(f uint64, ctx context.Context) {
 		delete(w.overflow, f)
 		w.mu.Unlock()
 	} else {
-		st := &w.slots[f-1].state
-		for !st.CompareAndSwap(slotBusy, slotFree) {
-			runtime.Gosched() // the watch is reading the slot
+		s := &w.slots[slotOf(f)]
+	stop:
+		for {
+			st := s.state.Load()
+			if st>>2&genMask != f>>slotBits {
+				break // the call ended: this is a second Stop of its Span
+			}
+			switch st & kindMask {
+			case slotBusy:
+				if s.state.CompareAndSwap(st, st&^kindMask|slotFree) {
+					break stop
+				}
+			case slotReading:
+				runtime.Gosched() // the watch reads the slot for a moment
+			default:
+				break stop
+			}
 		}
 	}
 	if ctx == nil {
@@ -173,7 +203,7 @@ func (w *watch) untrack(f uint64, ctx context.Context) {
 func (w *watch) inFlight() int {
 	n := 0
 	for i := range w.slots {
-		if w.slots[i].state.Load() != slotFree {
+		if w.slots[i].state.Load()&kindMask != slotFree {
 			n++
 		}
 	}
@@ -205,9 +235,9 @@ func (w *watch) due(now int64) []overdue {
 	}
 	for i := range w.slots {
 		s := &w.slots[i]
-		if s.state.Load() == slotBusy && s.state.CompareAndSwap(slotBusy, slotReading) {
+		if st := s.state.Load(); st&kindMask == slotBusy && s.state.CompareAndSwap(st, st&^kindMask|slotReading) {
 			take(s, uint64(i))
-			s.state.Store(slotBusy)
+			s.state.Store(st)
 		}
 	}
 	w.mu.Lock()

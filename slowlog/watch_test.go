@@ -147,12 +147,12 @@ func TestWatchLabels(t *testing.T) {
 		defer close(done)
 		pprof.SetGoroutineLabels(ctx)
 		s := l.Start("x", Context(ctx))
-		got := stackOfLabel(goroutineProfile(), l.w.label(s.flight-1))
+		got := stackOfLabel(goroutineProfile(), l.w.label(slotOf(s.flight)))
 		if !strings.Contains(got, "TestWatchLabels") {
 			t.Errorf("the call's goroutine is not found by its label; got %q", got)
 		}
 		s.Stop()
-		if stackOfLabel(goroutineProfile(), l.w.label(s.flight-1)) != "" {
+		if stackOfLabel(goroutineProfile(), l.w.label(slotOf(s.flight))) != "" {
 			t.Errorf("label left after Stop")
 		}
 		// Take every slot, so that the next call overflows.
@@ -161,7 +161,7 @@ func TestWatchLabels(t *testing.T) {
 		}
 		s = l.Start("y", Context(ctx))
 		if s.flight&overflowBit == 0 {
-			t.Errorf("call took slot %d of a full table", s.flight-1)
+			t.Errorf("call took slot %d of a full table", slotOf(s.flight))
 		}
 		if got := stackOfLabel(goroutineProfile(), l.w.label(s.flight)); !strings.Contains(got, "TestWatchLabels") {
 			t.Errorf("overflowed call not found by its label; got %q", got)
@@ -232,5 +232,27 @@ func TestWatchRequest(t *testing.T) {
 	m := lines[0].ContextMap()
 	if m["name"] != "POST (unrouted)" || m["method"] != "POST" || m["path"] != "/upload/42" || !strings.Contains(m["stack"].(string), "TestWatchRequest") {
 		t.Fatalf("running line %v", m)
+	}
+}
+
+// TestWatchStopTwice: stopping a copy of a Span again neither hangs nor
+// ends the call that took its slot since.
+func TestWatchStopTwice(t *testing.T) {
+	t.Parallel()
+	l, _, _ := newTest(t, Watch(time.Hour), Threshold(time.Hour))
+	s := l.Start("a")
+	again := s
+	s.Stop()
+	next := l.Start("b")
+	if slotOf(next.flight) != slotOf(s.flight) {
+		t.Logf("the second call took another slot (%d, not %d)", slotOf(next.flight), slotOf(s.flight))
+	}
+	again.Stop()
+	if n := l.w.inFlight(); n != 1 {
+		t.Fatalf("%d calls in flight after a second Stop, want 1 (b)", n)
+	}
+	next.Stop()
+	if n := l.w.inFlight(); n != 0 {
+		t.Fatalf("%d calls in flight", n)
 	}
 }
