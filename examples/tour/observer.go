@@ -42,14 +42,21 @@ func tourObserver(w io.Writer) error {
 	}
 
 	// A panicking observer harms no one: the others still get the value.
+	// The subject's one panic handler, where a service would write its
+	// structured log, learns every observer's panic, the value being
+	// delivered and the stack.
 	var events observer.Subject[string]
-	var recovered atomic.Value
+	var reported atomic.Pointer[observer.Panic[string]]
+	events.SetPanicHandler(func(p observer.Panic[string]) { reported.Store(&p) })
 	events.Subscribe(func(e string) { say("first observer got %q", e) })
-	events.Subscribe(func(e string) { panic("observer bug on " + e) },
-		observer.OnPanic(func(r any) { recovered.Store(r) }))
+	events.Subscribe(func(e string) { panic("observer bug") })
 	events.Subscribe(func(e string) { say("third observer got %q, after the second one panicked", e) })
 	events.Notify("deploy finished")
-	say("the panic was isolated and reported: %v", recovered.Load())
+	p := reported.Load()
+	if p == nil || p.Value != "deploy finished" || len(p.Stack) == 0 {
+		return fmt.Errorf("the subject's panic handler got %+v, want the panic while delivering \"deploy finished\"", p)
+	}
+	say("the panic was isolated; the subject's panic handler got %q while %q was delivered, with the stack", p.Recovered, p.Value)
 	events.Close()
 
 	// A ticking clock: Notify never waits for the slow observer, which
