@@ -128,10 +128,11 @@
 // the README for the numbers. With Watch, a call claims and frees a slot
 // of a table and sets a runtime/pprof label, still without allocating or
 // sharing a cache line with other cores. With FlightRecorder, the fast
-// path is unchanged; the runtime's tracer costs the whole program a few
-// percent (more for programs that block and wake goroutines often, such
-// as small HTTP requests), and a slow call at least After slow also emits
-// a trace task and, at most once per Every, writes a snapshot.
+// path is unchanged; the runtime's tracer costs the whole program some
+// CPU, most in programs that block and wake goroutines often, such as
+// servers of small HTTP requests (the README's MiddlewareFlight rows
+// measure it); a slow call at least After slow also emits a trace task
+// and, at most once per Every, writes a snapshot.
 //
 // # log/slog
 //

@@ -97,7 +97,8 @@ type FlightConfig struct {
 // written, when the disk is full, or when the recorder cannot start
 // (another flight recorder runs in the program: Go allows one), slow calls
 // are logged as without FlightRecorder, with no trace, and
-// TraceFailedMessage is logged once with the reason. A trace.Start running
+// TraceFailedMessage is logged once with the reason (again only if a
+// fault follows a trace written since). A trace.Start running
 // at the same time is fine: the runtime lets a flight recorder run beside
 // it.
 //
@@ -132,6 +133,7 @@ type recorder struct {
 	fr     *trace.FlightRecorder // nil: no traces
 	create func(path string) (io.WriteCloser, error)
 	closed sync.Once
+	ended  bool // under shared.writing: closed, no more snapshots
 
 	mu      sync.Mutex
 	last    int64 // mono time of the last snapshot
@@ -183,6 +185,10 @@ func (r *recorder) close() {
 		if r.fr == nil {
 			return
 		}
+		// Wait for a snapshot being written, and let no other start.
+		shared.writing.Lock()
+		r.ended = true
+		shared.writing.Unlock()
 		shared.mu.Lock()
 		defer shared.mu.Unlock()
 		shared.users--
@@ -219,6 +225,9 @@ func (r *recorder) snapshot(l *Log, ctx context.Context, kind, name string, d ti
 		return ""
 	}
 	defer shared.writing.Unlock()
+	if r.ended {
+		return ""
+	}
 	r.mu.Lock()
 	if r.hasLast && now-r.last < int64(r.cfg.Every) && now >= r.last {
 		r.mu.Unlock()

@@ -342,6 +342,14 @@ func TestFlightShared(t *testing.T) {
 	if fr.Enabled() || shared.fr != nil || shared.users != 0 {
 		t.Fatalf("the recorder runs after the last Log closed")
 	}
+	// A closed Log still logs, without traces and without complaint.
+	timed(b, cb, "b", time.Second)
+	if lines := logs.FilterMessage(Message).All(); len(lines) != 2 || traceField(lines[1]) != "" {
+		t.Fatalf("lines after Close: %v", lines)
+	}
+	if n := logs.FilterMessage(TraceFailedMessage).Len(); n != 0 {
+		t.Fatalf("%d fault lines after Close", n)
+	}
 	if n := len(traceFiles(t, dir)); n != 2 {
 		t.Fatalf("%d files, want 2", n)
 	}
