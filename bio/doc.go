@@ -10,8 +10,8 @@
 // of crypto/tls for this, which drift from its security fixes).
 //
 // A Conn's memory is bounded: [Options] sets its three buffers
-// (MaxIncoming, MaxPlaintext and MaxOutgoing, 64 KiB each by default), and
-// Options{...}.Client(cfg) or .Server(cfg) makes a Conn with them; a full
+// (MaxIncoming, MaxPlaintext and MaxOutgoing, 64 KiB each by default), as
+// in bio.Options{MaxOutgoing: 1 << 20}.Client(cfg) or .Server(cfg); a full
 // buffer returns a [*BufferError] with the count it took. Any tls.Config
 // works, including one whose VerifyConnection is a tlsutil.Verifier (see
 // "With tlsutil" below). [Stream] wraps a Conn and any io.ReadWriter into a
@@ -99,10 +99,12 @@
 //
 // A client that sends a request and reads the answer runs
 // pump(handshake), pump(send) and pump(receive) in turn, stopping at the
-// first error; a server runs receive first. After the handshake, send and
-// receive may alternate as the protocol needs: each pump returns once its
-// step is done. The handshake step is optional, since Write and Read drive
-// the handshake themselves.
+// first error. Each pump returns once its step is done, so send and receive
+// may alternate as the protocol needs, and when a step is done is the
+// program's call: receive above reads until the peer's close_notify; a
+// server that reads one request says done once it has the whole request.
+// The handshake step is optional, since Write and Read drive the handshake
+// themselves.
 //
 // Write takes each byte of plaintext once: it returns how many it took, 0
 // with [ErrWantRead] while the handshake is not done, and stops with a
