@@ -59,56 +59,85 @@
 //
 // # Strict rules
 //
-// With Strict set, every candidate chain must also follow these rules of
-// the web PKI, which crypto/x509 does not apply. Each names its source and
-// the Reason it fails with. The trust anchor itself is not judged: trusting
-// it, and what it contains, is a local choice (RFC 5280 6.1). Without
-// Strict, a Verifier refuses exactly what crypto/x509 refuses, plus names,
-// pins and revocation.
+// With Strict set, every candidate chain must also follow rules that
+// crypto/x509 does not apply, each scoped to what it governs. Each names
+// its source and the Reason it fails with. The trust anchor itself is not
+// judged: trusting it, and what it contains, is a local choice (RFC 5280
+// 6.1); only its name constraints count towards the comparison budget.
+// Without Strict, a Verifier refuses exactly what crypto/x509 refuses,
+// plus names, pins and revocation.
 //
-//   - The leaf is not a CA (CA/Browser Forum Baseline Requirements
-//     7.1.2.7.8; RFC 5280 4.2.1.9): LeafIsCA.
-//   - The leaf has the extendedKeyUsage extension and it lists serverAuth,
-//     or clientAuth for a client (BR 7.1.2.7.10): MissingServerAuth,
-//     MissingClientAuth.
-//   - The leaf does not list anyExtendedKeyUsage (BR 7.1.2.7.10), and its
-//     extendedKeyUsage is not critical (BR 7.1.2.7.6): BadEKU.
+// The RFC 5280 structure rules hold for every certificate, a server's or
+// a client's:
+//
+//   - The leaf is not a CA (RFC 5280 4.2.1.9): LeafIsCA.
 //   - The leaf's key usage has no keyCertSign (RFC 5280 4.2.1.3):
 //     BadKeyUsage.
 //   - The leaf carries no name constraints (RFC 5280 4.2.1.10: CA
 //     certificates only): BadNameConstraints.
-//   - The leaf's common name, if any, is one of its SANs (BR 7.1.4.3):
-//     BadCommonName.
 //   - A subjectAltName is critical exactly when the subject is empty
 //     (RFC 5280 4.2.1.6): BadCriticality.
+//   - Serial numbers of the leaf and intermediates are positive and at
+//     most 20 octets (RFC 5280 4.1.2.2): BadSerial.
+//   - Every certificate but a self-signed one has an authorityKeyIdentifier
+//     (RFC 5280 4.2.1.1), and every CA a subjectKeyIdentifier (RFC 5280
+//     4.2.1.2): MissingKeyID.
+//   - A CA's subject is not empty (RFC 5280 4.1.2.6): BadSubject.
+//   - A CA's basicConstraints and policyConstraints are marked critical
+//     (RFC 5280 4.2.1.9, 4.2.1.11): BadCriticality. A non-critical
+//     nameConstraints is accepted, though RFC 5280 asks for critical: the
+//     Baseline Requirements long allowed it and real public chains have it
+//     (Go's test chain of udctest.ads.vt.edu), and the constraints are
+//     enforced all the same.
+//   - No DNS name constraint starts with a period (RFC 5280 4.2.1.10: a
+//     dNSName constraint is a host name): BadNameConstraints. E-mail
+//     constraints are judged by crypto/x509 alone, exactly as without
+//     Strict.
+//   - Checking the leaf's names against the name constraints of its chain,
+//     the trust anchor's included, takes at most 250,000 comparisons, the
+//     budget of rustls-webpki: TooManyConstraints. The certificates the
+//     peer sent are counted before any chain is built, the anchor's once
+//     a candidate chain names it.
+//   - A CRL from Verifier.CRL has a CRL number, not marked critical
+//     (RFC 5280 5.2.3): BadCRL.
+//
+// The rules for TLS server certificates (the CA/Browser Forum Baseline
+// Requirements, BR, and RFC 6125) hold for a server's leaf only. With
+// Client set they are not applied: they do not govern client
+// certificates, which routinely have a bare common name, an e-mail SAN, no
+// extendedKeyUsage or a validity of years.
+//
+//   - The leaf has the extendedKeyUsage extension and it lists serverAuth
+//     (BR 7.1.2.7.10): MissingServerAuth. It does not list
+//     anyExtendedKeyUsage (BR 7.1.2.7.10), and is not critical
+//     (BR 7.1.2.7.6): BadEKU.
+//   - The leaf's common name, if any, repeats one of its SANs exactly
+//     (BR 7.1.4.3): a DNS SAN byte for byte (not in another case), an IP
+//     SAN in its canonical text form (RFC 5952 for IPv6): BadCommonName.
 //   - Keys of the leaf and intermediates are RSA of at least 2048 bits (a
 //     multiple of 8) or ECDSA on P-256, P-384 or P-521 (BR 6.1.5): WeakKey.
 //   - Every DNS SAN of the leaf is a valid host name: letters, digits and
 //     hyphens, labels of 1 to 63 characters, no underscore, no IP address,
 //     no trailing dot (RFC 5280 4.2.1.6 via RFC 1034; BR 7.1.4.2.1); a
 //     wildcard only as the whole left-most label (RFC 6125 6.4.3), not
-//     directly above a top-level domain (RFC 6125 7.2) and not on a public
-//     suffix such as *.co.uk or *.s3.amazonaws.com (BR 3.2.2.6, using the
-//     Public Suffix List of golang.org/x/net/publicsuffix): BadDNSName.
-//   - A server's leaf is valid for at most 398 days (BR 6.3.2):
-//     ValidityTooLong.
-//   - Serial numbers of the leaf and intermediates are positive and at
-//     most 20 octets (RFC 5280 4.1.2.2; BR 7.1): BadSerial.
-//   - Every certificate but a self-signed one has an authorityKeyIdentifier
-//     (RFC 5280 4.2.1.1), and every CA a subjectKeyIdentifier (RFC 5280
-//     4.2.1.2): MissingKeyID.
-//   - A CA's subject is not empty (RFC 5280 4.1.2.6): BadSubject.
-//   - A CA's basicConstraints, nameConstraints and policyConstraints are
-//     marked critical (RFC 5280 4.2.1.9, 4.2.1.10, 4.2.1.11):
-//     BadCriticality.
-//   - No DNS name constraint starts with a period (RFC 5280 4.2.1.10: a
-//     dNSName constraint is a host name): BadNameConstraints.
-//   - Checking the leaf's names against the name constraints of the
-//     certificates sent takes at most 250,000 comparisons, the budget of
-//     rustls-webpki; past it the chain is refused before it is built:
-//     TooManyConstraints.
-//   - A CRL from Verifier.CRL has a CRL number, not marked critical
-//     (RFC 5280 5.2.3): BadCRL.
+//     directly above a top-level domain (RFC 6125 7.2), and not directly
+//     on a suffix of the ICANN section of the Public Suffix List, such as
+//     *.co.uk (BR 3.2.2.6; golang.org/x/net/publicsuffix): BadDNSName. A
+//     wildcard on a suffix of the list's private section, which its owner
+//     registered, is accepted, as Chromium accepts it: *.s3.amazonaws.com
+//     is Amazon's own.
+//   - The leaf's validity is within the limit in force on its notBefore
+//     date (BR 6.3.2 and the ballots that changed it): 60 months from
+//     2012-07-01, 39 months from 2015-04-01, 825 days from 2018-03-01, 398
+//     days from 2020-09-01, and (ballot SC081v3) 200 days from 2026-03-15,
+//     100 days from 2027-03-15, 47 days from 2029-03-15; the error names
+//     the limit and its date: ValidityTooLong.
+//
+// Every Strict rule is tested against a corpus of real chains
+// (testdata/corpus: Go's crypto/x509 test chains of public sites and of an
+// S/MIME client certificate, x509-limbo's s3.amazonaws.com chain, a
+// go-spiffe X.509-SVID), each at its own verification time: Strict
+// accepts them all.
 //
 // # Mutual TLS
 //
@@ -116,24 +145,81 @@
 // is set, in VerifyConnection of a tls.Config with ClientAuth
 // tls.RequireAnyClientCert; MutualServerConfig makes that config, serving
 // its own certificate from a Reloader. The leaf must allow clientAuth, and
-// a name is checked only when AllowNames (or Name) asks for one. AllowNames
-// also takes URIs and SPIFFE IDs: "spiffe://example.org/ns/prod/sa/api"
+// a name is checked only when AllowNames (or Name) asks for one.
+//
+// Client certificates are verified only against roots the user chose:
+// with Client set and no Roots (nor a GetRoots that returns a pool), every
+// client is refused with NoClientRoots, whose message says to set
+// Verifier.Roots. The system roots would admit as a client any publicly
+// trusted certificate that allows clientAuth, and many public server
+// certificates do.
+//
+// AllowNames also takes URIs and SPIFFE IDs: "spiffe://example.org/ns/prod/sa/api"
 // matches that ID exactly, "spiffe://example.org" any ID of the trust
 // domain, and a leaf matched by its SPIFFE ID must be an X.509-SVID
-// (exactly one URI SAN, not a CA). Failures have their own Reasons:
-// MissingClientAuth, NameNotAllowed, BadSVID, BadAllowNames.
+// (exactly one URI SAN, not a CA, no keyCertSign or cRLSign), whose ID is
+// read as the certificate writes it: the scheme "spiffe" in lower case, at
+// most 2048 bytes, a trust domain of at most 255 (SPIFFE-ID 2). Every
+// entry of AllowNames is validated before any is matched. Failures have
+// their own Reasons: MissingClientAuth, NameNotAllowed, BadSVID,
+// BadAllowNames, NoClientRoots.
+//
+// # Messages
+//
+// A refusal is one line a person can act on: what failed, the certificate
+// at fault by its role, and what to do. For an unknown authority it says
+// where the chain stops: at a root that is not trusted (and how to trust
+// it: Verifier.Roots, LoadRoots), or at a certificate whose issuer is
+// missing, a private CA not trusted when the certificate names no place
+// its issuer is published, else an intermediate the peer should have
+// sent. Every string a peer controls (subjects, issuers, SANs, URLs) is
+// quoted, so an unauthenticated peer cannot write a line break, a forged
+// log line or a terminal escape into a server's handshake log.
+//
+// # Guarantees
+//
+// The checks hold on resumed sessions (tested: change the roots, resume
+// from a ticket, refused; a client certificate revoked after its session
+// was made is refused on resumption) and through an HTTPS proxy (tested
+// with a CONNECT proxy), and against real peers: openssl s_server,
+// openssl s_client with a client certificate, and Python's ssl as server
+// and as client.
+//
+// Nothing is ever fetched over the network: no OCSP queries, no CRL
+// downloads, no AIA chasing. A fetch inside a handshake adds unbounded
+// latency, tells the CA which site is visited, and forces a fail-open or
+// fail-closed choice that a library cannot make for its user.
 //
 // # Dialing and configs
 //
 // Dialer.DialContext returns a *tls.Conn whose handshake is done, within
-// the context's deadline or DefaultTimeout, with SNI set correctly (none
-// for an IP literal) and Verifier.Name as the name to verify when set. It
-// refuses a Config with InsecureSkipVerify and no Verifier. ClientConfig and
-// ServerConfig follow Mozilla's intermediate profile; Profile's Modern is
-// TLS 1.3 only. NewTransport gives an http.Transport with HTTP/2, finite
-// timeouts and the Verifier in TLSClientConfig, where proxies cannot
-// bypass it. Reloader keeps certificates and roots in step with files on
-// disk. Describe prints a connection the way curl -v does.
+// the context's deadline or DefaultTimeout (30 s), with SNI set correctly
+// (none for an IP literal, which is still the name verified) and
+// Verifier.Name as the name to verify when set. It refuses a Config with
+// InsecureSkipVerify and no Verifier (ErrInsecureConfig). Given a config
+// from ClientConfig, it verifies with that config's Verifier, and still
+// calls the config's VerifyConnection when the user wrapped it with a
+// check of their own.
+//
+// ClientConfig and ServerConfig follow Mozilla's intermediate profile
+// (TLS 1.2 and 1.3, the six ECDHE AEAD suites, X25519MLKEM768, X25519,
+// P-256, P-384); Profile's Modern is TLS 1.3 only. Each ClientConfig has
+// a session cache of its own, since a session carries the client
+// certificate it was made with. NewTransport gives an http.Transport with
+// HTTP/2, finite timeouts and the Verifier in TLSClientConfig, where
+// proxies cannot bypass it.
+//
+// Known limit: crypto/tls hides an IP-literal ServerName from
+// VerifyConnection. The Dialer handles it; with ClientConfig or
+// NewTransport on https://192.0.2.1/, set Verifier.Name (the refusal says
+// so).
+//
+// Reloader keeps certificate/key pairs and CA bundles in step with files
+// on disk: each change is validated, then swapped in atomically; bad
+// files keep the old material and are reported to OnError; the symlink
+// swaps of Kubernetes secrets (..data) are picked up; it feeds
+// GetCertificate, GetClientCertificate and Verifier.GetRoots. Describe
+// prints a connection the way curl -v does.
 //
 // # Cost
 //

@@ -16,8 +16,9 @@ import (
 type Reason int
 
 // The reasons a Verifier refuses a peer. The Strict rules have their own
-// reasons (those marked Strict below; MissingServerAuth, MissingClientAuth
-// and BadCRL are shared with checks made in every mode).
+// reasons (those marked Strict below, "server" for the rules applied to a
+// server's certificate only; MissingServerAuth and BadCRL are shared with
+// checks made in every mode).
 const (
 	// UnknownAuthority: no chain from the leaf to a trusted root could be
 	// built (unknown root, self-signed leaf, missing intermediate, bad
@@ -54,39 +55,44 @@ const (
 	// connection's ServerName are both empty.
 	NoName
 	// MissingServerAuth: the leaf's extended key usage does not allow TLS
-	// server authentication (under Strict, the EKU extension must be present
-	// and list serverAuth).
+	// server authentication (under Strict, for a server, the EKU extension
+	// must be present and list serverAuth).
 	MissingServerAuth
 	// NameConstraints: a CA of the chain is not allowed to issue for a name
 	// in the leaf.
 	NameConstraints
 	// BadChain: the chain is invalid for another reason crypto/x509 reports
 	// (a CA certificate without CA rights, too many intermediates, an
-	// insecure signature algorithm, an unsupported critical extension).
+	// insecure signature algorithm, an unsupported critical extension), or
+	// VerifyChain was given a nil certificate.
 	BadChain
 	// LeafIsCA (Strict): the leaf has basicConstraints cA=TRUE.
 	LeafIsCA
-	// WeakKey (Strict): an RSA key under 2048 bits, an ECDSA key on another
-	// curve than P-256, P-384 or P-521, or another key type.
+	// WeakKey (Strict, server): an RSA key under 2048 bits, an ECDSA key on
+	// another curve than P-256, P-384 or P-521, or another key type.
 	WeakKey
-	// BadDNSName (Strict): a DNS SAN is not a valid host name or has a
-	// wildcard other than a whole left-most label.
+	// BadDNSName (Strict, server): a DNS SAN is not a valid host name, has
+	// a wildcard other than a whole left-most label, or a wildcard directly
+	// on a top-level domain or an ICANN public suffix.
 	BadDNSName
-	// ValidityTooLong (Strict): the leaf is valid for more than 398 days.
+	// ValidityTooLong (Strict, server): the leaf is valid for longer than
+	// the Baseline Requirements allowed on its notBefore date (398 days
+	// from 2020-09-01, 200 from 2026-03-15, ...; see the package
+	// documentation).
 	ValidityTooLong
 	// BadSerial (Strict): a serial number that is not positive or is longer
 	// than 20 octets.
 	BadSerial
-	// BadCommonName (Strict): the leaf's subject common name is not one of
-	// its SANs.
+	// BadCommonName (Strict, server): the leaf's subject common name does
+	// not repeat one of its SANs exactly.
 	BadCommonName
-	// BadEKU (Strict): the leaf lists anyExtendedKeyUsage, or its
+	// BadEKU (Strict, server): the leaf lists anyExtendedKeyUsage, or its
 	// extendedKeyUsage extension is marked critical.
 	BadEKU
 	// BadCriticality (Strict): an extension is marked critical, or not,
-	// against RFC 5280: basicConstraints, nameConstraints or
-	// policyConstraints of a CA not critical; subjectAltName critical beside
-	// a non-empty subject, or not critical beside an empty one.
+	// against RFC 5280: basicConstraints or policyConstraints of a CA not
+	// critical; subjectAltName critical beside a non-empty subject, or not
+	// critical beside an empty one.
 	BadCriticality
 	// MissingKeyID (Strict): a certificate other than a self-signed one has
 	// no authorityKeyIdentifier, or a CA has no subjectKeyIdentifier.
@@ -99,13 +105,12 @@ const (
 	// has a DNS name constraint with a leading period.
 	BadNameConstraints
 	// TooManyConstraints (Strict): checking the leaf's names against the
-	// name constraints of the certificates sent would take more than
-	// 250,000 comparisons (the bound of rustls-webpki and of earlier Go
-	// releases).
+	// name constraints of its chain, the trust anchor's included, would
+	// take more than 250,000 comparisons (the bound of rustls-webpki and of
+	// earlier Go releases).
 	TooManyConstraints
 	// MissingClientAuth: with Verifier.Client, the leaf's extended key
-	// usage does not allow TLS client authentication (under Strict, the EKU
-	// extension must be present and list clientAuth).
+	// usage does not allow TLS client authentication.
 	MissingClientAuth
 	// NameNotAllowed: the leaf holds none of Verifier.AllowNames.
 	NameNotAllowed
@@ -246,8 +251,30 @@ func (e *VerifyError) Error() string {
 			fmt.Fprintf(&b, "[%d] %s", i, certLine(c))
 		}
 	}
+	return escapeControls(b.String())
+}
+
+// escapeControls writes any control character left in a message (from an
+// underlying error's text, say) as a Go escape: every peer string is
+// quoted already, and this keeps the message one line whatever a library
+// below says.
+func escapeControls(s string) string {
+	if strings.IndexFunc(s, controlRune) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if controlRune(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
 	return b.String()
 }
+
+func controlRune(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 // detailSuffices lists the reasons whose Detail already says all that the
 // underlying crypto/x509 error would repeat.

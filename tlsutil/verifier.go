@@ -30,7 +30,10 @@ import (
 // revocation check. A Verifier must not be modified while in use; it is
 // safe for concurrent use otherwise.
 type Verifier struct {
-	// Roots are the trusted root CAs. nil means the system roots.
+	// Roots are the trusted root CAs. nil means the system roots for a
+	// server's certificate; with Client set, nil refuses every client
+	// (NoClientRoots): client certificates are verified only against
+	// roots the user chose.
 	Roots *x509.CertPool
 
 	// Name is the name to verify: a DNS name, or an IP literal (IPv6 with
@@ -62,8 +65,11 @@ type Verifier struct {
 	// would refuse every client).
 	Revocation RevocationPolicy
 
-	// Strict adds the web-PKI rules that crypto/x509 does not check; see
-	// the package documentation for the list and where each comes from.
+	// Strict adds the rules that crypto/x509 does not check: RFC 5280's
+	// structure rules for every certificate, and for a server's leaf the
+	// CA/Browser Forum Baseline Requirements (not applied with Client set).
+	// See the package documentation for the list and where each comes
+	// from.
 	Strict bool
 
 	// Now returns the time to verify at. nil means time.Now.
@@ -72,8 +78,10 @@ type Verifier struct {
 	// Client makes the Verifier check a TLS client's certificate, on a
 	// server whose tls.Config has ClientAuth tls.RequireAnyClientCert and
 	// VerifyConnection set to this Verifier's (MutualServerConfig makes
-	// one): the leaf must allow clientAuth instead of serverAuth, and no
-	// name is checked unless AllowNames (or Name) asks for one.
+	// one): the leaf must allow clientAuth instead of serverAuth, no name
+	// is checked unless AllowNames (or Name) asks for one, Roots (or
+	// GetRoots) must be set, and Strict applies only the RFC 5280
+	// structure rules.
 	Client bool
 
 	// AllowNames, when not empty, are the names the peer's certificate may
@@ -85,13 +93,13 @@ type Verifier struct {
 	// matches every ID in it; a leaf matched by its SPIFFE ID must be an
 	// X.509-SVID (exactly one URI SAN, not a CA), else it fails with
 	// BadSVID. An entry that is none of these fails every verification
-	// with BadAllowNames.
+	// with BadAllowNames: all entries are checked before any is matched.
 	AllowNames []string
 
 	// GetRoots, when set, is called at every verification and its result
 	// is used instead of Roots. It lets the roots change while the
 	// Verifier is in use, for example with Reloader.Roots. A nil result
-	// means the system roots.
+	// means the system roots (with Client, NoClientRoots).
 	GetRoots func() *x509.CertPool
 
 	// CRL, when set, is asked for the current CRL of each issuer of the
@@ -124,7 +132,8 @@ func (v *Verifier) VerifyConnection(cs tls.ConnectionState) error {
 // given by hand (leaf first, then the intermediates the peer would send, in
 // any order) and an optional DER OCSP response, verifying the name
 // Verifier.Name. It returns every candidate chain that passed all the
-// checks, each from the leaf to a trusted root, or a *VerifyError.
+// checks, each from the leaf to a trusted root, or a *VerifyError (with
+// Reason BadChain for a nil certificate in chain).
 func (v *Verifier) VerifyChain(chain []*x509.Certificate, ocspStaple []byte) ([][]*x509.Certificate, error) {
 	chains, err := v.verify(chain, ocspStaple, "", true)
 	if err != nil {
