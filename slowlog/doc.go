@@ -40,7 +40,8 @@
 // is an error, tier (the threshold reached, such as "100ms", or "always"
 // or "sample"), suppressed when lines were dropped, for requests
 // method, path, status and bytes, trace with FlightRecorder when a trace
-// was written; then the fields ContextFields takes
+// was written (and why, its summary, with FlightConfig.Summarize); then
+// the fields ContextFields takes
 // from the call's context, such as a trace id or a request id. OnSlow
 // hands each slow call, with its context, to a function of the user's.
 //

@@ -62,6 +62,15 @@ type FlightConfig struct {
 	// Every: at most one trace is written per Every (per Log). 0 means
 	// DefaultFlightEvery.
 	Every time.Duration
+	// Summarize, if set, reads the trace file just written for a slow
+	// call named name and returns a one-line account of what the call's
+	// goroutine did, for the line's field "why"; "" adds nothing. It runs
+	// on the goroutine that ends the call, once per trace written, outside
+	// slowlog's locks. The module slowlog/slowtrace has one
+	// (slowtrace.Summarize: "of 152ms: 150ms waiting on
+	// sync.(*Mutex).Lock at handler.go:42, 2ms running"), kept out of this
+	// module so that its go.mod gains no dependency.
+	Summarize func(file, name string) string
 }
 
 // FlightRecorder makes the Log say why a call was slow: with it, Go's

@@ -91,7 +91,12 @@ func TestFlightMutex(t *testing.T) {
 	z, logs := observed(zapcore.InfoLevel)
 	var seen []Entry
 	var seenMu sync.Mutex
-	l := New(z, Threshold(20*time.Millisecond), FlightRecorder(FlightConfig{Dir: dir}),
+	var summarized []string
+	summarize := func(file, name string) string {
+		summarized = append(summarized, file, name)
+		return "of it: waiting"
+	}
+	l := New(z, Threshold(20*time.Millisecond), FlightRecorder(FlightConfig{Dir: dir, Summarize: summarize}),
 		OnSlow(func(_ context.Context, e Entry) { seenMu.Lock(); seen = append(seen, e); seenMu.Unlock() }))
 	defer l.Close()
 
@@ -105,6 +110,9 @@ func TestFlightMutex(t *testing.T) {
 	path := traceField(lines[0])
 	if path == "" {
 		t.Fatalf("line has no trace field: %v", lines[0].ContextMap())
+	}
+	if why, _ := field(lines[0], "why"); why != "of it: waiting" || !slices.Equal(summarized, []string{path, "handler.mutex"}) {
+		t.Fatalf("why %q; Summarize got %q", why, summarized)
 	}
 	es := l.Entries()
 	if len(es) != 1 || es[0].Trace != path || len(seen) != 1 || seen[0].Trace != path {

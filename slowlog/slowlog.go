@@ -289,6 +289,7 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err error, hi
 		level zapcore.Level
 		label string
 		trace string
+		why   string
 	)
 	i := len(tiers) - 1
 	for i >= 0 && d < tiers[i].Over {
@@ -309,6 +310,9 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err error, hi
 				ctx = context.Background()
 			}
 			e.Trace = l.fr.snapshot(l, ctx, "slow", s.name, d, end)
+			if e.Trace != "" && l.fr.cfg.Summarize != nil {
+				why = l.fr.cfg.Summarize(e.Trace, s.name)
+			}
 		}
 		trace = e.Trace
 		if len(l.ring.buf) > 0 {
@@ -368,6 +372,9 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err error, hi
 	if trace != "" {
 		n++
 	}
+	if why != "" {
+		n++
+	}
 	// Filling the slice by index writes each field in place; appending
 	// would copy each from the stack with a bulk write barrier.
 	fs := make([]zap.Field, n)
@@ -398,6 +405,10 @@ func (l *Log) slow(s *Span, st *stats, end int64, d time.Duration, err error, hi
 	}
 	if trace != "" {
 		fs[k] = zap.String("trace", trace)
+		k++
+	}
+	if why != "" {
+		fs[k] = zap.String("why", why)
 		k++
 	}
 	copy(fs[k:], extra)
