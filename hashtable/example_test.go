@@ -56,8 +56,8 @@ func ExampleWithSeed() {
 func ExampleGetBytes() {
 	m := hashtable.New[string, int]()
 	m.Put("content-length", 42)
-	header := []byte("content-length") // from a network buffer, say
-	v, ok := hashtable.GetBytes(m, header)        // no string conversion, no allocation
+	header := []byte("content-length")     // from a network buffer, say
+	v, ok := hashtable.GetBytes(m, header) // no string conversion, no allocation
 	fmt.Println(v, ok)
 	// Output: 42 true
 }

@@ -165,7 +165,7 @@ func TestReseedUnderWhiteBoxAttack(t *testing.T) {
 	}
 	// Keys that share the top 8 bits (one table) and bits 7..13 (one home
 	// group), computed with the seed read from inside the map.
-	keys := craftCollisions(m.seed.k0, m.seed.k1, 300, 8)
+	keys := craftCollisions(m.sd().k0, m.sd().k1, 300, 8)
 	for i, k := range keys {
 		m.Put(k, i)
 	}
@@ -196,7 +196,7 @@ func TestFixedSeedAttackStaysCorrectAndBounded(t *testing.T) {
 	checkInvariants(t, m)
 	st := m.Stats()
 	t.Logf("after the attack on a fixed seed: %+v", st)
-	if st.Reseeds != 0 || m.seed.k0 != k0 || m.seed.k1 != k1 {
+	if st.Reseeds != 0 || m.sd().k0 != k0 || m.sd().k1 != k1 {
 		t.Fatal("a fixed seed changed")
 	}
 	if st.MeanProbe < 5 {
@@ -232,7 +232,7 @@ func TestDirectoryAttack(t *testing.T) {
 	// With a random seed and several tables (a single table re-seeds
 	// whenever it grows) the same attack ends in a re-seed.
 	r := New[int, int](WithCapacity(4000))
-	for i, k := range craftTop(r.seed.k0, r.seed.k1, n, 10) {
+	for i, k := range craftTop(r.sd().k0, r.sd().k1, n, 10) {
 		r.Put(k, i)
 	}
 	checkInvariants(t, r)

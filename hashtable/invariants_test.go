@@ -62,7 +62,7 @@ func invariantError[K comparable, V any](m *Map[K, V]) error {
 				case b < 0x80:
 					full++
 					key := t.groups[g].slots[s].key
-					h := m.hash(m.seed.k0, m.seed.k1, key)
+					h := m.hash(m.sd().k0, m.sd().k1, key)
 					if hp := m.hashOf(key); hp != h {
 						return fmt.Errorf("key %v: direct hash %#x, hash function %#x", key, hp, h)
 					}

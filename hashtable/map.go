@@ -37,13 +37,13 @@ const maxDepth = 32
 //
 // A Map prints like a builtin map, with every verb of package fmt:
 // fmt.Sprint(m) is "map[a:1 b:2]", keys in sorted order. Its seed never
-// appears in what fmt prints, also not in a struct that holds a Map or a
-// *Map in an unexported field (fmt shows such a field's raw fields, and the
-// seed is kept behind a pointer).
+// appears in what fmt prints, also not in a struct that holds a Map in an
+// unexported field (fmt shows such a field's raw fields, and the seed is
+// kept behind an unsafe.Pointer, which fmt prints only as an address).
 type Map[K comparable, V any] struct {
 	hot    []hotTable[K, V] // beside dir: what a lookup needs of dir[i], without loading the table
 	dshift uint             // 32 - depth: the directory index is (h >> 32) >> dshift
-	seed   *seed            // nil until the map is first used; never printed (see Map)
+	seed   unsafe.Pointer   // *seed; nil until the map is first used (see seed)
 	path   hashPath         // how operations hash their key
 	// writing is set while a Put, Delete, Clear or Compact runs: another
 	// operation that finds it set is running concurrently.
@@ -61,9 +61,10 @@ type Map[K comparable, V any] struct {
 	stringKey   bool
 }
 
-// seed is a map's SipHash key. Maps keep it behind a pointer so that fmt,
-// which shows the fields of a struct it cannot call methods on, shows only
-// an address.
+// seed is a map's SipHash key. Maps keep it behind an unsafe.Pointer: fmt
+// shows the raw fields of a Map it cannot call Format on (an unexported
+// field of a printed struct), and follows typed pointers when the verb does
+// not fit (%s, %d), but prints an unsafe.Pointer only as an address.
 type seed struct{ k0, k1 uint64 }
 
 // Messages of the panics that report misuse, as the builtin map's fatal
@@ -128,10 +129,11 @@ func (m *Map[K, V]) init(hash func(k0, k1 uint64, key K) uint64, path hashPath, 
 	m.path = path
 	m.stringKey = isStringKey[K]()
 	m.fixed = c.fixed
-	m.seed = &seed{c.k0, c.k1}
+	sd := &seed{c.k0, c.k1}
 	if !c.fixed {
-		m.seed.k0, m.seed.k1 = newSeed()
+		sd.k0, sd.k1 = newSeed()
 	}
+	m.seed = unsafe.Pointer(sd)
 	m.capHint = c.capacity
 	m.layout(c.capacity)
 }
@@ -195,8 +197,12 @@ func layoutFor(n int) (depth uint8, groups int) {
 
 // hashOf returns key's hash under the map's current seed.
 func (m *Map[K, V]) hashOf(key K) uint64 {
-	return hashKey(m.path, m.hash, m.seed.k0, m.seed.k1, key)
+	sd := m.sd()
+	return hashKey(m.path, m.hash, sd.k0, sd.k1, key)
 }
+
+// sd returns the map's seed.
+func (m *Map[K, V]) sd() *seed { return (*seed)(m.seed) }
 
 // Get returns the value stored under key and whether it was present.
 func (m *Map[K, V]) Get(key K) (V, bool) {
@@ -209,7 +215,7 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	}
 	// hashKey, inline: the common paths call SipHash directly.
 	var h uint64
-	sd := m.seed
+	sd := m.sd()
 	switch m.path {
 	case pathString24:
 		s := (*string)(unsafe.Pointer(&key))
@@ -342,7 +348,7 @@ func (m *Map[K, V]) Put(key K, val V) {
 	for {
 		// hashKey, inline, as in Get.
 		var h uint64
-		sd := m.seed
+		sd := m.sd()
 		switch m.path {
 		case pathString24:
 			s := (*string)(unsafe.Pointer(&key))
@@ -516,7 +522,7 @@ func (m *Map[K, V]) Clear() {
 	m.used = 0
 	m.reseedFloor = 0
 	if !m.fixed {
-		m.seed.k0, m.seed.k1 = newSeed()
+		m.sd().k0, m.sd().k1 = newSeed()
 	}
 	m.end()
 }
@@ -529,7 +535,7 @@ func (m *Map[K, V]) Compact() {
 	if m == nil || m.seed == nil {
 		return
 	}
-	k0, k1 := m.seed.k0, m.seed.k1
+	k0, k1 := m.sd().k0, m.sd().k1
 	if !m.fixed {
 		k0, k1 = newSeed()
 	}
@@ -573,7 +579,7 @@ func (m *Map[K, V]) grow(t *table[K, V]) {
 // so it also draws a new seed unless the seed is fixed.
 func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 	if mayReseed && len(m.dir) == 1 && !m.fixed {
-		m.seed.k0, m.seed.k1 = newSeed()
+		m.sd().k0, m.sd().k1 = newSeed()
 	}
 	old := t.groups
 	t.gen++
@@ -702,7 +708,7 @@ func (m *Map[K, V]) rebuild(k0, k1 uint64) {
 	old := m.dir
 	oldDepth := m.depth
 	n := m.used
-	m.seed.k0, m.seed.k1 = k0, k1
+	m.sd().k0, m.sd().k1 = k0, k1
 	m.layout(max(n, m.capHint))
 	m.used = n
 	for i := 0; i < len(old); {

@@ -213,14 +213,14 @@ func TestCompactShrinks(t *testing.T) {
 		m.Delete(fmt.Sprint(i))
 	}
 	big := m.Stats().Capacity
-	k0, k1 := m.seed.k0, m.seed.k1
+	k0, k1 := m.sd().k0, m.sd().k1
 	m.Compact()
 	checkInvariants(t, m)
 	st := m.Stats()
 	if st.Len != 100 || st.Capacity*50 > big || st.Tombstones != 0 {
 		t.Fatalf("after Compact: %+v (capacity before %d)", st, big)
 	}
-	if m.seed.k0 == k0 && m.seed.k1 == k1 {
+	if m.sd().k0 == k0 && m.sd().k1 == k1 {
 		t.Fatal("Compact kept the seed")
 	}
 	for i := range 100 {
@@ -373,9 +373,9 @@ func TestClearReseeds(t *testing.T) {
 	t.Parallel()
 	m := New[string, int]()
 	m.Put("a", 1)
-	k0, k1 := m.seed.k0, m.seed.k1
+	k0, k1 := m.sd().k0, m.sd().k1
 	m.Clear()
-	if m.seed.k0 == k0 && m.seed.k1 == k1 {
+	if m.sd().k0 == k0 && m.sd().k1 == k1 {
 		t.Fatal("Clear kept a random seed")
 	}
 	if m.Len() != 0 || m.Has("a") {
@@ -384,12 +384,12 @@ func TestClearReseeds(t *testing.T) {
 	f := New[string, int](WithSeed(3, 4))
 	f.Put("a", 1)
 	f.Clear()
-	if f.seed.k0 != 3 || f.seed.k1 != 4 {
+	if f.sd().k0 != 3 || f.sd().k1 != 4 {
 		t.Fatal("Clear changed a fixed seed")
 	}
 	// Two maps never share a random seed.
 	a, b := New[int, int](), New[int, int]()
-	if a.seed.k0 == b.seed.k0 && a.seed.k1 == b.seed.k1 {
+	if a.sd().k0 == b.sd().k0 && a.sd().k1 == b.sd().k1 {
 		t.Fatal("two maps drew the same seed")
 	}
 }
