@@ -14,6 +14,27 @@ import (
 // maxRecordPlaintext is the largest plaintext one TLS record carries.
 const maxRecordPlaintext = 16384
 
+// Record types the engine tells apart when it hands records over.
+const recordTypeHandshake = 22
+
+// fragBody is the most body bytes of one record the engine hands to
+// crypto/tls while it re-frames handshake records sent in the clear.
+//
+// crypto/tls reads records into an input buffer that keeps, for the life of
+// the connection, room for the largest record it has read plus 512 bytes:
+// a ClientHello of 1.5 KB (one with a post-quantum key share, as Go's and
+// browsers' are) leaves a 2.3 KB array behind on every idle server
+// connection. TLS lets a handshake message be cut across records (RFC 8446
+// section 5.1, RFC 5246 section 6.2.1), so the engine hands the handshake
+// records of the clear-text first flight over cut into records of at most
+// fragBody bytes: a 64-byte record fits the 576 bytes crypto/tls allocates
+// first without making it grow. Only the framing changes: the messages,
+// their bytes, their order and where they end are those the peer sent, so
+// the transcript is too. Records after the first one of another type (a
+// ChangeCipherSpec, an alert, application data: from there on records may
+// be encrypted) are handed over as they came.
+const fragBody = 59
+
 // parkReason says why the handshake goroutine stopped and what lets it go
 // on.
 type parkReason int
@@ -76,18 +97,28 @@ type engine struct {
 
 	reason parkReason
 
-	in      buffer  // incoming ciphertext not taken yet
-	feed    []byte  // the caller's WriteIncoming slice, only during the call
-	inEOF   bool    // CloseIncoming was called
-	eofSeen bool    // crypto/tls was told the transport ended
-	hdr     [5]byte // the header of the record crypto/tls is reading, as far as handed over
-	hdrN    int     // header bytes handed over; 5: the body is being handed over
+	in      buffer // incoming ciphertext not taken yet
+	feed    []byte // the caller's WriteIncoming slice, only during the call
+	inEOF   bool   // CloseIncoming was called
+	eofSeen bool   // crypto/tls was told the transport ended
+
+	// Handing records to crypto/tls: see transfer and fragBody.
+	hdr     [5]byte // the header of the incoming record being handed over, as far as read
+	hdrN    int     // header bytes read; 5: the body is being handed over
 	body    int     // body bytes of that record still to hand over
-	out     buffer  // ciphertext waiting for ReadOutgoing
-	appOut  bool    // a Write or Close is writing to out
-	replies bool    // out holds bytes crypto/tls queued on its own (handshake, KeyUpdate, alert)
-	plain   buffer  // decrypted application data waiting for Read
-	stalled bool    // decrypt stopped for room (plain full or out over its limit), not for input
+	split   bool    // that record is handed over in fragments of fragBody
+	frag    int     // body bytes of the current fragment still to hand over
+	sealed  bool    // a record other than handshake came: records are handed over as they came
+	emit    [5]byte // a record header for crypto/tls, handed over from emitN to emitLen
+	emitN   int     //
+	emitLen int     //
+	emitEnd bool    // the record ends with that header (its body is empty)
+
+	out     buffer // ciphertext waiting for ReadOutgoing
+	appOut  bool   // a Write or Close is writing to out
+	replies bool   // out holds bytes crypto/tls queued on its own (handshake, KeyUpdate, alert)
+	plain   buffer // decrypted application data waiting for Read
+	stalled bool   // decrypt stopped for room (plain full or out over its limit), not for input
 
 	hsDone  bool
 	hsErr   error // handshake failure, sticky
@@ -106,18 +137,30 @@ func (e *engine) start() {
 		e.yield = yield
 		e.run()
 	})
-	e.next()
+	e.step()
 }
 
 // step hands control to the parked handshake and takes it back when it
 // parks again or returns. Callers hold mu and have checked running.
-func (e *engine) step() { e.next() }
+func (e *engine) step() {
+	e.next()
+	e.dropCoroutine()
+}
 
 // stop unwinds the handshake goroutine and waits for it to return.
 // Callers hold mu.
 func (e *engine) stop() {
 	if e.started && !e.exited {
 		e.stopFn()
+		e.dropCoroutine()
+	}
+}
+
+// dropCoroutine lets go of the handshake goroutine's state once it has
+// returned, so an idle Conn does not keep it.
+func (e *engine) dropCoroutine() {
+	if e.exited {
+		e.next, e.stopFn, e.yield = nil, nil, nil
 	}
 }
 
@@ -231,17 +274,34 @@ func (e *engine) readError(err error) error {
 // Read gives crypto/tls incoming ciphertext. During the handshake it parks
 // until there is some; after it, it reports errWouldBlock instead.
 func (e *engine) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	for {
 		switch {
 		case e.out.Len() > e.maxOut:
 			// Stop consuming while the caller does not drain what we
 			// send, so replies to the peer cannot grow without bound.
-		case e.in.Len() > 0:
-			return e.in.read(p[:e.recordSpan(e.in.b[e.in.r:], len(p))]), nil
+		case e.emitN < e.emitLen || e.in.Len() > 0:
+			n, used := e.transfer(p, e.in.b[e.in.r:])
+			e.in.r += used
+			if n > 0 {
+				return n, nil
+			}
+			continue // a record header, read but not handed over yet
 		case len(e.feed) > 0:
-			n := copy(p, e.feed[:e.recordSpan(e.feed, len(p))])
-			e.feed = e.feed[n:]
-			return n, nil
+			n, used := e.transfer(p, e.feed)
+			e.feed = e.feed[used:]
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		case e.inEOF && e.hdrN > 0 && e.hdrN < len(e.hdr):
+			// The transport ended inside a record header: hand over what
+			// came of it, so crypto/tls sees the truncation as it was.
+			e.emit, e.emitN, e.emitLen = e.hdr, 0, e.hdrN
+			e.hdrN = 0
+			continue
 		case e.inEOF:
 			e.eofSeen = true
 			return 0, io.EOF
@@ -259,35 +319,87 @@ func (e *engine) Read(p []byte) (int, error) {
 	}
 }
 
-// recordSpan returns how many leading bytes of src, at most max, to hand
-// to crypto/tls: never past the end of the record it is reading. So
-// crypto/tls never reads ahead, and when the Conn holds no input, neither
-// does crypto/tls hold a whole record: decrypt need not ask it.
-func (e *engine) recordSpan(src []byte, max int) int {
-	n := 0
-	for n < len(src) && n < max {
-		if e.hdrN < len(e.hdr) {
-			e.hdr[e.hdrN] = src[n]
-			e.hdrN++
-			n++
-			if e.hdrN == len(e.hdr) {
-				e.body = int(e.hdr[3])<<8 | int(e.hdr[4])
-				if e.body == 0 {
-					e.hdrN = 0
-					return n
-				}
+// transfer moves the next bytes crypto/tls reads from src into p and
+// returns how many it wrote to p and how many of src it used. It stops at
+// the end of each record it hands over, so crypto/tls never reads ahead,
+// and when the Conn holds no input, crypto/tls holds no whole record:
+// decrypt need not ask it. A record header is read whole before it is
+// handed over (as it came, or as the first of the fragments of its record:
+// see fragBody), so a call may use bytes of src and write none.
+func (e *engine) transfer(p, src []byte) (n, used int) {
+	for n < len(p) {
+		if e.emitN < e.emitLen {
+			k := copy(p[n:], e.emit[e.emitN:e.emitLen])
+			e.emitN += k
+			n += k
+			if e.emitN == e.emitLen && e.emitEnd {
+				e.emitEnd = false
+				return n, used
 			}
 			continue
 		}
-		k := min(e.body, len(src)-n, max-n)
+		if e.hdrN < len(e.hdr) {
+			if used == len(src) {
+				return n, used
+			}
+			e.hdr[e.hdrN] = src[used]
+			e.hdrN++
+			used++
+			if e.hdrN == len(e.hdr) {
+				e.startRecord()
+			}
+			continue
+		}
+		if e.split && e.frag == 0 {
+			f := min(e.body, fragBody)
+			e.emit = [5]byte{e.hdr[0], e.hdr[1], e.hdr[2], byte(f >> 8), byte(f)}
+			e.emitN, e.emitLen = 0, len(e.emit)
+			e.frag = f
+			continue
+		}
+		if used == len(src) {
+			return n, used
+		}
+		span := e.body
+		if e.split {
+			span = e.frag
+		}
+		k := copy(p[n:], src[used:used+min(span, len(src)-used)])
 		n += k
+		used += k
 		e.body -= k
+		if e.split {
+			e.frag -= k
+		}
 		if e.body == 0 {
-			e.hdrN = 0
-			return n
+			e.hdrN, e.split = 0, false
+			return n, used
+		}
+		if e.split && e.frag == 0 {
+			return n, used // the end of a fragment is the end of a record
 		}
 	}
-	return n
+	return n, used
+}
+
+// startRecord decides, with a record's header read, how to hand it over.
+func (e *engine) startRecord() {
+	e.body = int(e.hdr[3])<<8 | int(e.hdr[4])
+	if e.hdr[0] != recordTypeHandshake {
+		e.sealed = true
+	}
+	// A record over the size limit goes as it came, for crypto/tls to
+	// refuse it as it would.
+	e.split = !e.sealed && e.body > fragBody && e.body <= maxRecordPlaintext
+	if e.split {
+		e.frag = 0
+		return
+	}
+	e.emit, e.emitN, e.emitLen = e.hdr, 0, len(e.hdr)
+	if e.body == 0 {
+		e.hdrN = 0
+		e.emitEnd = true
+	}
 }
 
 // Write queues ciphertext for ReadOutgoing; it never blocks.
