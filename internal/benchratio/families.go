@@ -88,6 +88,8 @@ var families = []family{
 		Label: "TLS 1.3: bio vs crypto/tls over `net.Pipe`"},
 	{Name: "Idle", Pkg: "./bio", Ours: "^Idle$/^bio$/", Base: "^Idle$/^tlspipe$/", Unit: "B/conn", Target: "<=1.0", BenchTime: "1x", Rounds: 2,
 		Label: "memory held by an idle connection: bio vs crypto/tls with a goroutine per connection"},
+	{Name: "IdleServer", Pkg: "./examples/eventloop", Ours: "^IdleServer$/^example$/", Base: "^IdleServer$/^cryptotls$/", Unit: "B/conn", Target: "<=0.2", BenchTime: "1x", Rounds: 2,
+		Label: "memory a server holds per idle TLS connection, 10,000 real clients on loopback: examples/eventloop (gnet + bio) vs crypto/tls with a goroutine and `io.Copy` per connection"},
 	{Name: "VsPython", Pkg: "./bio", Ours: "^VsPython$/^bio$", Base: "^VsPython$/^python-memorybio$", Unit: "MB/s", Target: ">=1.2",
 		Label: "bio vs Python `ssl.MemoryBIO`, same suite"},
 

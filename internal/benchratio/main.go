@@ -53,7 +53,7 @@ import (
 // family is one row group of the table: see families.go.
 type family struct {
 	Name      string // benchmark function without "Benchmark", as the table shows it
-	Pkg       string // package directory, relative to the module root
+	Pkg       string // package directory, relative to the module root (or a nested module's root)
 	Ours      string // -test.bench pattern of the sturdy side
 	Base      string // -test.bench pattern of the baseline
 	Only      string // if set, a regexp: only the rows whose benchmark name (key) matches
@@ -268,6 +268,12 @@ func (r *runner) binary(pkg string) binary {
 	fmt.Fprintf(r.log, "building %s\n", pkg)
 	cmd := exec.Command("go", "test", "-c", "-o", path, pkg)
 	cmd.Dir = r.root
+	if pkg != "." && isModule(filepath.Join(r.root, pkg)) {
+		// A module of its own (examples/eventloop): built from its
+		// directory, with its own go.mod.
+		cmd = exec.Command("go", "test", "-c", "-o", path, ".")
+		cmd.Dir = filepath.Join(r.root, pkg)
+	}
 	out, err := cmd.CombinedOutput()
 	b := binary{path: path}
 	if err != nil {
@@ -277,6 +283,12 @@ func (r *runner) binary(pkg string) binary {
 	}
 	r.bins[pkg] = b
 	return b
+}
+
+// isModule reports whether dir holds a go.mod of its own.
+func isModule(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "go.mod"))
+	return err == nil
 }
 
 // run runs the benchmarks of pkg matching pattern once. A run with the same
@@ -749,13 +761,17 @@ func value(v float64, unit string) string {
 	if isTime(unit) {
 		return number(v, unit)
 	}
-	return fmt.Sprintf("%.3g %s", v, unit)
+	return number(v, unit) + " " + unit
 }
 
 func isTime(unit string) bool { return strings.HasSuffix(unit, "ns/op") || unit == "ns/entry" }
 
-// number formats a median: times with their unit, anything else bare.
+// number formats a median: times with their unit, anything else bare;
+// bytes per thing (B/conn) whole, as "7175" rather than "7.18e+03".
 func number(v float64, unit string) string {
+	if strings.HasPrefix(unit, "B/") && v >= 1000 {
+		return fmt.Sprintf("%.0f", v)
+	}
 	if isTime(unit) {
 		switch {
 		case v >= 1e9:

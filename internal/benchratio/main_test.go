@@ -241,7 +241,7 @@ func TestNumber(t *testing.T) {
 		v    float64
 		unit string
 		want string
-	}{{21, "cpu-ns/op", "21 ns"}, {1500, "ns/op", "1.5 µs"}, {2.4e7, "cpu-ns/op", "24 ms"}, {1.34e9, "ns/op", "1.34 s"}, {36.4, "live-B/entry", "36.4"}} {
+	}{{21, "cpu-ns/op", "21 ns"}, {1500, "ns/op", "1.5 µs"}, {2.4e7, "cpu-ns/op", "24 ms"}, {1.34e9, "ns/op", "1.34 s"}, {36.4, "live-B/entry", "36.4"}, {7175.4, "B/conn", "7175"}, {12.5, "B/conn", "12.5"}} {
 		if got := number(c.v, c.unit); got != c.want {
 			t.Errorf("number(%v, %s) = %q, want %q", c.v, c.unit, got, c.want)
 		}
