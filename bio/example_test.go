@@ -182,3 +182,50 @@ func ExampleNewStream() {
 	// ping, protocol "echo"
 	// peer closed
 }
+
+// Options bound a Conn's buffers. With a 4 KiB outgoing buffer, a Write of
+// 64 KiB takes only part of it and says so with a *BufferError; the send
+// step of the package documentation flushes and goes on with the rest, so
+// the peer receives every byte once.
+func ExampleOptions() {
+	cert, roots, err := testpki.SelfSignedTLS("example.test")
+	if err != nil {
+		log.Fatal(err)
+	}
+	near, far := net.Pipe()
+	received := make(chan int64, 1)
+	go func() {
+		peer := tls.Server(far, &tls.Config{Certificates: []tls.Certificate{cert}})
+		n, _ := io.Copy(io.Discard, peer) // until close_notify
+		received <- n
+		far.Close()
+	}()
+
+	conn := bio.Options{MaxOutgoing: 4 << 10}.Client(&tls.Config{RootCAs: roots, ServerName: "example.test"})
+	pump := newPump(conn, pipeTransport{near}, make([]byte, 4096), make([]byte, 4096))
+	if err := pump(func() (bool, error) { err := conn.Handshake(); return err == nil, err }); err != nil {
+		log.Fatal(err)
+	}
+	msg := make([]byte, 64<<10)
+	n, err := conn.Write(msg)
+	fmt.Println("Write took all 64 KiB:", n == len(msg))
+	fmt.Println(err)
+	msg = msg[n:]
+	send := func() (bool, error) {
+		n, err := conn.Write(msg)
+		msg = msg[n:]
+		return len(msg) == 0, err
+	}
+	if err := pump(send); err != nil {
+		log.Fatal(err)
+	}
+	conn.Close() // queues close_notify
+	if err := pump(func() (bool, error) { return conn.OutgoingLen() == 0, nil }); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("the peer received", <-received, "bytes")
+	// Output:
+	// Write took all 64 KiB: false
+	// bio: outgoing buffer full: limit is 4096 bytes; call ReadOutgoing, then retry with the rest
+	// the peer received 65536 bytes
+}
