@@ -125,7 +125,10 @@
 //     *.co.uk (BR 3.2.2.6; golang.org/x/net/publicsuffix): BadDNSName. A
 //     wildcard on a suffix of the list's private section, which its owner
 //     registered, is accepted, as Chromium accepts it: *.s3.amazonaws.com
-//     is Amazon's own.
+//     is Amazon's own. (x509-limbo's
+//     webpki::san::public-suffix-private-namespace-wildcard-san expects a
+//     refusal there, which its own online::s3.amazonaws.com contradicts;
+//     this package sides with the real certificate.)
 //   - The leaf's validity is within the limit in force on its notBefore
 //     date (BR 6.3.2 and the ballots that changed it): 60 months from
 //     2012-07-01, 39 months from 2015-04-01, 825 days from 2018-03-01, 398

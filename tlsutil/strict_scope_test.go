@@ -141,8 +141,8 @@ func TestConstraintBudgetCountsAnchor(t *testing.T) {
 // crypto/x509 judges them, with and without Strict.
 func TestEmailConstraintsAsCryptoX509(t *testing.T) {
 	t.Parallel()
-	constraints := []string{"example.com", ".example.com", "a@example.com", "*", "*@example.com", "*.example.com", "EXAMPLE.com"}
-	emails := []string{"a@example.com", "b@example.com", "a@sub.example.com", "*@example.com", "a@EXAMPLE.COM", "*", "a@other.com"}
+	constraints := []string{"example.com", ".example.com", "a@example.com", "*", "**", "*@example.com", "a*c@example.com", "*.example.com", "EXAMPLE.com"}
+	emails := []string{"a@example.com", "b@example.com", "a@sub.example.com", "*@example.com", "**@example.com", "a*c@example.com", "abc@example.com", "a@EXAMPLE.COM", "a@other.com"}
 	for _, excluded := range []bool{false, true} {
 		for _, con := range constraints {
 			root := testpki.NewRoot(t, testpki.Mutate(func(c *x509.Certificate) {
