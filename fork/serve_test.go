@@ -294,3 +294,165 @@ func TestServeHTTP2(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// hijackServer hijacks every request and keeps the connection until its
+// RegisterOnShutdown hook says goodbye, then (when polite) writes "bye"
+// and closes it once release is closed, or never.
+type hijackServer struct {
+	srv     *http.Server
+	held    chan net.Conn // the server's side of each hijacked connection
+	goodbye chan struct{} // closed by the shutdown hook
+	release chan struct{}
+}
+
+func newHijackServer(polite bool) *hijackServer {
+	h := &hijackServer{held: make(chan net.Conn, 16), goodbye: make(chan struct{}), release: make(chan struct{})}
+	h.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		_, _ = brw.WriteString("hijacked\n")
+		_ = brw.Flush()
+		h.held <- c
+		go func() {
+			<-h.goodbye
+			if polite {
+				_, _ = io.WriteString(c, "bye\n")
+				<-h.release
+				c.Close()
+			}
+		}()
+	})}
+	var once sync.Once
+	h.srv.RegisterOnShutdown(func() { once.Do(func() { close(h.goodbye) }) })
+	return h
+}
+
+// TestServeHijacked: the drain runs the server's RegisterOnShutdown hooks
+// when it begins, and waits for the hijacked connection (a WebSocket, say)
+// that the hook closes: Serve returns nil, and only once that connection
+// is closed. Before, Serve returned with it open, and the program exited
+// under it.
+func TestServeHijacked(t *testing.T) {
+	h := newHijackServer(true)
+	f := newServeFixture(t, UpgradeOptions{Linger: time.Hour}, h.srv, nil)
+	defer f.ln.Close()
+	rc := dialRaw(t, f.addr)
+	if _, err := io.WriteString(rc.c, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	sc := <-h.held
+	if line, err := rc.r.ReadString('\n'); err != nil || line != "hijacked\n" {
+		t.Fatalf("%q, %v", line, err)
+	}
+	type result struct {
+		err    error
+		closed bool // the hijacked connection, when Serve returned
+	}
+	done := make(chan result, 1)
+	go func() {
+		err := <-f.served
+		done <- result{err, isClosed(sc)}
+	}()
+	f.drain()
+	if line, err := rc.r.ReadString('\n'); err != nil || line != "bye\n" {
+		t.Fatalf("the hook's goodbye: %q, %v", line, err)
+	}
+	// Give a Serve that does not wait for hijacked connections the time
+	// to return (this only lets the old behaviour show; it cannot fail
+	// the new one).
+	time.Sleep(50 * time.Millisecond)
+	close(h.release)
+	if got, err := io.ReadAll(rc.r); err != nil || len(got) != 0 {
+		t.Errorf("after the goodbye: %q, %v; want the end of the stream", got, err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Errorf("Serve: %v", r.err)
+	}
+	if !r.closed {
+		t.Error("Serve returned while the hijacked connection was still open")
+	}
+}
+
+// TestServeHijackedCut: a hijacked connection nobody closes is cut at
+// DrainTimeout and counted in Serve's error.
+func TestServeHijackedCut(t *testing.T) {
+	h := newHijackServer(false)
+	f := newServeFixture(t, UpgradeOptions{DrainTimeout: 100 * time.Millisecond}, h.srv, nil)
+	defer f.ln.Close()
+	rc := dialRaw(t, f.addr)
+	if _, err := io.WriteString(rc.c, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	sc := <-h.held
+	defer sc.Close()
+	f.drain()
+	err := <-f.served
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "1 connection (1 hijacked) still open") {
+		t.Errorf("Serve: %v, want 1 hijacked connection cut, wrapping os.ErrDeadlineExceeded", err)
+	}
+	_ = rc.c.SetReadDeadline(time.Now().Add(hangGuard))
+	if got, _ := io.ReadAll(rc.r); string(got) != "hijacked\n" {
+		t.Errorf("the client read %q", got)
+	}
+}
+
+// h2Frame is one HTTP/2 frame's header as read off the wire.
+type h2Frame struct {
+	typ, flags byte
+	stream     uint32
+	payload    []byte
+}
+
+func readH2Frame(r io.Reader) (h2Frame, error) {
+	var hdr [9]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return h2Frame{}, err
+	}
+	n := int(hdr[0])<<16 | int(hdr[1])<<8 | int(hdr[2])
+	f := h2Frame{typ: hdr[3], flags: hdr[4], stream: uint32(hdr[5]&0x7f)<<24 | uint32(hdr[6])<<16 | uint32(hdr[7])<<8 | uint32(hdr[8])}
+	f.payload = make([]byte, n)
+	_, err := io.ReadFull(r, f.payload)
+	return f, err
+}
+
+// TestServeH2CIdleGoAway: an h2c connection (HTTP/2 without TLS) that is
+// idle when the drain begins gets GOAWAY before the server closes it, so
+// its client does not start a request on a connection about to close.
+func TestServeH2CIdleGoAway(t *testing.T) {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Protocols: &protocols, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	f := newServeFixture(t, UpgradeOptions{Linger: 20 * time.Millisecond}, srv, nil)
+	defer f.ln.Close()
+	rc := dialRaw(t, f.addr)
+	// The client preface and an empty SETTINGS frame.
+	if _, err := io.WriteString(rc.c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"); err != nil {
+		t.Fatal(err)
+	}
+	if fr, err := readH2Frame(rc.r); err != nil || fr.typ != 4 {
+		t.Fatalf("the server's first frame: type %d, %v; want SETTINGS", fr.typ, err)
+	}
+	f.drain()
+	var types []byte
+	for {
+		fr, err := readH2Frame(rc.r)
+		if err != nil {
+			break
+		}
+		types = append(types, fr.typ)
+		if fr.typ == 7 { // GOAWAY
+			break
+		}
+	}
+	if len(types) == 0 || types[len(types)-1] != 7 {
+		t.Errorf("the idle h2c connection got frames of types %v and no GOAWAY before it closed", types)
+	}
+	rc.c.Close()
+	if err := <-f.served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}

@@ -295,6 +295,12 @@ func (u *Upgrader) ListenPacket(network, addr string) (net.PacketConn, error) {
 //   - stops accepting by closing ln; a successor holds the same socket,
 //     and the connections queued on it are its (after Stop with no
 //     successor, they are refused, as with any server that exits);
+//   - runs the functions registered with srv.RegisterOnShutdown, each on
+//     its own goroutine, as Shutdown does: that is where a WebSocket
+//     server tells its connections to close (with 1001, "going away", so
+//     that clients reconnect, to the successor), and where net/http's
+//     HTTP/2 server sends GOAWAY to every HTTP/2 connection, idle or not,
+//     over TLS or h2c;
 //   - answers every request already read, and every request that arrives
 //     on a connection accepted before the drain began;
 //   - ends each HTTP/1 connection at a response boundary, by sending
@@ -302,28 +308,37 @@ func (u *Upgrader) ListenPacket(network, addr string) (net.PacketConn, error) {
 //     idle (between requests, or accepted and silent) for
 //     UpgradeOptions.Linger is closed, through a read deadline, so that
 //     a request that has begun to arrive is still read and answered;
-//   - sends GOAWAY to each HTTP/2 connection (over TLS) and lets its
-//     streams finish;
+//   - lets the streams of each HTTP/2 connection finish;
+//   - waits until every hijacked connection (a WebSocket, say) is closed
+//     by its owner;
 //   - returns nil once no connection is left, or, past
-//     UpgradeOptions.DrainTimeout, closes those left and returns an
-//     error wrapping os.ErrDeadlineExceeded that says how many.
+//     UpgradeOptions.DrainTimeout, closes those left, hijacked ones
+//     included, and returns an error wrapping os.ErrDeadlineExceeded that
+//     says how many.
 //
-// Serve replaces srv.Handler and srv.ConnState with wrappers that call
-// the ones set (a nil Handler means http.DefaultServeMux, as usual): set
-// them before Serve and leave them alone while it runs. Hijacked
-// connections are the handler's, and are not waited for. For TLS, pass
-// tls.NewListener(ln, config), with "h2" in config.NextProtos for
-// HTTP/2. HTTP/2 without TLS is drained like HTTP/1. If srv ends before
-// Exit (srv.Close or srv.Shutdown, or a failing Accept), Serve returns
-// that error, wrapped.
+// Serve replaces srv.Handler, srv.ConnState and srv.ConnContext with
+// wrappers that call the ones set (a nil Handler means
+// http.DefaultServeMux, as usual): set them before Serve and leave them
+// alone while it runs. The RegisterOnShutdown hooks run once, when the
+// drain begins; Serve calls Shutdown at the end with only net/http's own
+// hook. A hijacked connection is waited for when its descriptor can be
+// reached (net.TCPConn, net.UnixConn, *tls.Conn over them, or any
+// connection with a NetConn method leading to one); another kind is not
+// waited for. A hijacked connection that arrives after the hooks ran (its
+// upgrade request was in flight) must be closed by its handler: see
+// "WebSockets" in the package documentation. For TLS, pass
+// tls.NewListener(ln, config), with "h2" in config.NextProtos for HTTP/2.
+// If srv ends before Exit (srv.Close or srv.Shutdown, or a failing
+// Accept), Serve returns that error, wrapped.
 //
 // Why not srv.Shutdown alone: right after reading a request net/http
 // drops it, unanswered, when the server is shutting down, so a connection
 // accepted just before Shutdown whose request arrives just after fails;
-// and Shutdown and SetKeepAlivesEnabled(false) close idle keep-alive
+// Shutdown and SetKeepAlivesEnabled(false) close idle keep-alive
 // connections at once, under clients that may already be sending their
 // next request on them (a client resends an idempotent request then, and
-// fails any other).
+// fails any other); and Shutdown neither waits for hijacked connections
+// nor closes them.
 func (u *Upgrader) Serve(srv *http.Server, ln net.Listener) error {
 	return serve(srv, ln, u.exit, u.opts.Linger, u.opts.DrainTimeout)
 }
