@@ -5,8 +5,10 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sturdy-go/sturdy/internal/benchcpu"
 )
@@ -43,21 +45,46 @@ func benchKeys(n, salt int) []string {
 	return keys
 }
 
-// BenchmarkGet looks up present (hit) and absent (miss) keys. Besides the
-// builtin map it runs, as "tableonly", this package's table with
-// hash/maphash (the runtime's AES-based hash) in place of SipHash-2-4: the
-// difference between hashtable and tableonly is the price of SipHash, the
-// difference between tableonly and builtin that of the table.
-func BenchmarkGet(b *testing.B) {
-	for _, impl := range []string{"hashtable", "builtin", "tableonly"} {
+// BenchmarkGet looks up present (hit) and absent (miss) keys, in the
+// order they were inserted. Besides the builtin map it runs:
+//
+//   - "hashtable13": the map with WithSipHash13;
+//   - "tableonly": this package's table with hash/maphash (the runtime's
+//     AES-based hash) in place of SipHash-2-4, through NewFunc: the
+//     difference between hashtable and tableonly is the price of SipHash,
+//     the difference between tableonly and builtin that of the table;
+//   - "budget" and "budget13": what a lookup would cost if the builtin map
+//     paid for SipHash-2-4 (or 1-3) instead of its own hash, nothing more:
+//     the builtin map's lookups plus, timed over the same keys in the same
+//     order, SipHash minus hash/maphash.String. Its cpu-ns/op and ns/op
+//     are that sum, not one loop's time.
+func BenchmarkGet(b *testing.B) { benchGet(b, benchSizes, false) }
+
+// BenchmarkGetShuffled is BenchmarkGet's hits at a million entries, looked
+// up in a shuffled order: each lookup also misses the cache for its key's
+// bytes, as keys from a network would.
+func BenchmarkGetShuffled(b *testing.B) { benchGet(b, []int{1000000}, true) }
+
+func benchGet(b *testing.B, sizes []int, shuffle bool) {
+	for _, impl := range []string{"hashtable", "hashtable13", "builtin", "tableonly", "budget", "budget13"} {
 		b.Run(impl, func(b *testing.B) {
-			for _, n := range benchSizes {
+			for _, n := range sizes {
 				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 					hits, misses := benchKeys(n, 1), benchKeys(n, 2)
+					if shuffle {
+						hits = slices.Clone(hits)
+						rand.New(rand.NewPCG(uint64(n), 7)).Shuffle(len(hits), func(i, j int) { hits[i], hits[j] = hits[j], hits[i] })
+						misses = nil
+					}
 					switch impl {
-					case "hashtable", "tableonly":
-						m := New[string, int]()
-						if impl == "tableonly" {
+					case "hashtable", "hashtable13", "tableonly":
+						var m *Map[string, int]
+						switch impl {
+						case "hashtable":
+							m = New[string, int]()
+						case "hashtable13":
+							m = New[string, int](WithSipHash13())
+						case "tableonly":
 							ms := maphash.MakeSeed()
 							m = NewFunc[string, int](func(k0, _ uint64, k string) uint64 { return maphash.String(ms, k) ^ k0 })
 						}
@@ -65,14 +92,25 @@ func BenchmarkGet(b *testing.B) {
 							m.Put(k, i)
 						}
 						b.Run("hit", func(b *testing.B) { benchGetHashtable(b, m, hits, true) })
-						b.Run("miss", func(b *testing.B) { benchGetHashtable(b, m, misses, false) })
-					case "builtin":
+						if misses != nil {
+							b.Run("miss", func(b *testing.B) { benchGetHashtable(b, m, misses, false) })
+						}
+					case "builtin", "budget", "budget13":
 						m := map[string]int{}
 						for i, k := range hits {
 							m[k] = i
 						}
-						b.Run("hit", func(b *testing.B) { benchGetBuiltin(b, m, hits, true) })
-						b.Run("miss", func(b *testing.B) { benchGetBuiltin(b, m, misses, false) })
+						var hash func(k0, k1 uint64, key string) uint64
+						switch impl {
+						case "budget":
+							hash = Hash
+						case "budget13":
+							hash = hash13
+						}
+						b.Run("hit", func(b *testing.B) { benchGetBuiltin(b, m, hits, true, hash) })
+						if misses != nil {
+							b.Run("miss", func(b *testing.B) { benchGetBuiltin(b, m, misses, false, hash) })
+						}
 					}
 				})
 			}
@@ -95,10 +133,14 @@ func benchGetHashtable(b *testing.B, m *Map[string, int], keys []string, want bo
 	cpu.Report(b, 1)
 }
 
-func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool) {
+// benchGetBuiltin looks keys up in the builtin map. With sip set it is a
+// budget: it also times sip and hash/maphash.String over the same keys, as
+// many times, and reports the lookups' time plus sip's minus maphash's.
+func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool, sip func(k0, k1 uint64, key string) uint64) {
 	b.ReportAllocs()
 	j := 0
 	cpu := benchcpu.Start()
+	cpu0, _ := processCPU()
 	for b.Loop() {
 		if _, ok := m[keys[j]]; ok != want {
 			b.Fatalf("m[%q] = %v", keys[j], ok)
@@ -107,8 +149,38 @@ func benchGetBuiltin(b *testing.B, m map[string]int, keys []string, want bool) {
 			j = 0
 		}
 	}
-	cpu.Report(b, 1)
+	if sip == nil {
+		cpu.Report(b, 1)
+		return
+	}
+	cpu1, cpuOK := processCPU()
+	lookups, lookupsCPU := b.Elapsed(), cpu1-cpu0
+	ms := maphash.MakeSeed()
+	var sink uint64
+	hashTime := func(h func(string) uint64) (wall, cpuTime time.Duration) {
+		start := time.Now()
+		c0, _ := processCPU()
+		j := 0
+		for range b.N {
+			sink += h(keys[j])
+			if j++; j == len(keys) {
+				j = 0
+			}
+		}
+		c1, _ := processCPU()
+		return time.Since(start), c1 - c0
+	}
+	sipWall, sipCPU := hashTime(func(k string) uint64 { return sip(1, 2, k) })
+	rtWall, rtCPU := hashTime(func(k string) uint64 { return maphash.String(ms, k) })
+	benchSink = sink
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) }
+	b.ReportMetric(per(lookups+sipWall-rtWall), "ns/op")
+	if cpuOK {
+		b.ReportMetric(per(lookupsCPU+sipCPU-rtCPU), "cpu-ns/op")
+	}
 }
+
+var benchSink uint64
 
 // BenchmarkGetChained looks up present keys one after another where each
 // key depends on the value the previous lookup returned (each value names

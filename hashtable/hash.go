@@ -32,7 +32,8 @@ const (
 
 // sip24 is SipHash-2-4 of the n bytes at p. It is written for short keys:
 // the rounds are inlined, each 8-byte block is one load, and the last 1 to
-// 7 bytes are read with at most three loads and no loop (see lastBlock).
+// 7 bytes are one more load (three for keys under 8 bytes), with no loop
+// and never past the key's last byte.
 func sip24(k0, k1 uint64, p *byte, n int) uint64 {
 	v0, v1, v2, v3 := k0^sipC0, k1^sipC1, k0^sipC2, k1^sipC3
 	i := 0
@@ -43,7 +44,18 @@ func sip24(k0, k1 uint64, p *byte, n int) uint64 {
 		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
 		v0 ^= m
 	}
-	m := lastBlock(p, n)
+	// The final block, inline for keys of 8 bytes or more: the last 8
+	// bytes, read overlapping the blocks before, with the whole blocks
+	// shifted out.
+	var m uint64
+	if r := uint(n) & 7; n >= 8 {
+		if r != 0 {
+			m = load64(p, n-8) >> ((64 - 8*r) & 63)
+		}
+	} else {
+		m = shortBlock(p, n)
+	}
+	m |= uint64(n) << 56
 	v3 ^= m
 	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
 	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
@@ -66,7 +78,18 @@ func sip13(k0, k1 uint64, p *byte, n int) uint64 {
 		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
 		v0 ^= m
 	}
-	m := lastBlock(p, n)
+	// The final block, inline for keys of 8 bytes or more: the last 8
+	// bytes, read overlapping the blocks before, with the whole blocks
+	// shifted out.
+	var m uint64
+	if r := uint(n) & 7; n >= 8 {
+		if r != 0 {
+			m = load64(p, n-8) >> ((64 - 8*r) & 63)
+		}
+	} else {
+		m = shortBlock(p, n)
+	}
+	m |= uint64(n) << 56
 	v3 ^= m
 	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
 	v0 ^= m
@@ -80,36 +103,28 @@ func sip13(k0, k1 uint64, p *byte, n int) uint64 {
 // load64 returns the 8 little-endian bytes at p+i, one load on the
 // architectures that allow unaligned ones.
 func load64(p *byte, i int) uint64 {
-	return binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(p), i)), 8))
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(p), i))[:])
 }
 
 func load32(p *byte, i int) uint64 {
-	return uint64(binary.LittleEndian.Uint32(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(p), i)), 4)))
+	return uint64(binary.LittleEndian.Uint32((*[4]byte)(unsafe.Add(unsafe.Pointer(p), i))[:]))
 }
 
 func load8(p *byte, i int) uint64 {
 	return uint64(*(*byte)(unsafe.Add(unsafe.Pointer(p), i)))
 }
 
-// lastBlock returns SipHash's final block of the n bytes at p: the n%8
-// bytes after the last whole block, little-endian, with n's low byte on
-// top. It never reads outside the n bytes. A key of 8 bytes or more reads
-// the last 8 (overlapping the blocks before) and shifts the whole ones
-// out; a shorter one reads overlapping pieces that put every byte at its
-// own position, so OR-ing them is exact.
-func lastBlock(p *byte, n int) uint64 {
-	r := n & 7
-	var t uint64
+// shortBlock returns the n < 8 bytes at p, little-endian, without reading
+// past them: overlapping pieces that put every byte at its own position, so
+// OR-ing them is exact.
+func shortBlock(p *byte, n int) uint64 {
 	switch {
-	case r == 0:
-	case n >= 8:
-		t = load64(p, n-8) >> ((64 - 8*uint(r)) & 63)
 	case n >= 4:
-		t = load32(p, 0) | load32(p, n-4)<<(8*uint(n-4))
-	default: // 1 to 3 bytes
-		t = load8(p, 0) | load8(p, n>>1)<<(8*uint(n>>1)) | load8(p, n-1)<<(8*uint(n-1))
+		return load32(p, 0) | load32(p, n-4)<<(8*uint(n-4))
+	case n > 0:
+		return load8(p, 0) | load8(p, n>>1)<<(8*uint(n>>1)) | load8(p, n-1)<<(8*uint(n-1))
 	}
-	return t | uint64(n)<<56
+	return 0
 }
 
 // HashUint64 returns the SipHash-2-4 of x's 8 little-endian bytes under
