@@ -72,8 +72,11 @@
 //
 //	go tool trace -pprof=sync FILE > sync.pprof && go tool pprof -top sync.pprof
 //
-// (net, syscall and sched profiles likewise). A call still running after
-// Watch's duration gets a trace too. Fast calls cost what they cost
+// (net, syscall and sched profiles likewise). The module slowlog/slowtrace
+// sums the trace up in the line itself (FlightConfig.Summarize, field
+// "why"): "of 152ms: 150ms waiting on sync.(*Mutex).Lock at
+// handler.go:42, 2ms running". A call still running after Watch's
+// duration gets a trace too. Fast calls cost what they cost
 // without it: nothing is emitted for them, only the runtime's tracer runs.
 // Traces are bounded (one at a time, one per Every, MaxFiles files, the
 // recorder's window in memory), and any fault (Dir not writable, disk
@@ -146,7 +149,7 @@
 //
 // A Log is safe for concurrent use. It never calls user code while
 // holding a lock: the zap core, the clock given to WithClock and the
-// functions given to RequestName, ContextFields and OnSlow run outside
-// the Log's locks, on the goroutine that ends the call (the watch
+// functions given to RequestName, ContextFields, OnSlow and
+// FlightConfig.Summarize run outside the Log's locks, on the goroutine that ends the call (the watch
 // goroutine for Watch's lines).
 package slowlog

@@ -173,19 +173,27 @@ func newRecorder(l *Log, cfg FlightConfig, create func(string) (io.WriteCloser, 
 		r.fault(l, errors.New("FlightConfig.Dir is empty"))
 		return r
 	}
+	if err := r.acquire(); err != nil {
+		r.fault(l, fmt.Errorf("starting the flight recorder (does the program run one already?): %w", err))
+	}
+	return r
+}
+
+// acquire takes a share of the process's recorder, starting it if it is
+// the first.
+func (r *recorder) acquire() error {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if shared.users == 0 {
-		fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: cfg.Window})
+		fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: r.cfg.Window})
 		if err := fr.Start(); err != nil {
-			r.fault(l, fmt.Errorf("starting the flight recorder (does the program run one already?): %w", err))
-			return r
+			return err
 		}
 		shared.fr = fr
 	}
 	shared.users++
 	r.fr = shared.fr
-	return r
+	return nil
 }
 
 // close gives up the recorder's share.
@@ -230,31 +238,47 @@ func (r *recorder) snapshot(l *Log, ctx context.Context, kind, name string, d ti
 	trace.Log(ctx, TraceCategory, kind+" "+name+" "+d.String())
 	task.End()
 
+	wall := l.wallNow() // the user's clock, outside the lock
+	path, written, err := r.take(now, wall, kind, name)
+	if err != nil {
+		r.fault(l, err) // the logger, outside the lock
+	}
+	if written {
+		if err == nil {
+			r.mu.Lock()
+			r.failing = false
+			r.mu.Unlock()
+		}
+		return path
+	}
+	return ""
+}
+
+// take writes a snapshot unless another is being written, the Log is
+// closed or the last was less than Every ago. It reports whether a file
+// was written, and an error that kept it from being written or that
+// pruning Dir met after.
+func (r *recorder) take(now int64, wall time.Time, kind, name string) (path string, written bool, err error) {
 	if !shared.writing.TryLock() {
-		return ""
+		return "", false, nil
 	}
 	defer shared.writing.Unlock()
 	if r.ended {
-		return ""
+		return "", false, nil
 	}
 	r.mu.Lock()
 	if r.hasLast && now-r.last < int64(r.cfg.Every) && now >= r.last {
 		r.mu.Unlock()
-		return ""
+		return "", false, nil
 	}
 	r.last, r.hasLast = now, true
 	r.mu.Unlock()
 
-	path, err := r.write(l.wallNow(), kind, name)
+	path, err = r.write(wall, kind, name)
 	if err != nil {
-		r.fault(l, err)
-		return ""
+		return "", false, err
 	}
-	r.mu.Lock()
-	r.failing = false
-	r.mu.Unlock()
-	r.prune(l)
-	return path
+	return path, true, r.prune()
 }
 
 // write writes the recorder's window to a new file in Dir.
@@ -298,11 +322,10 @@ func (r *recorder) write(now time.Time, kind, name string) (string, error) {
 
 // prune removes slowlog's oldest trace files beyond MaxFiles. Names sort
 // by time, so the oldest come first.
-func (r *recorder) prune(l *Log) {
+func (r *recorder) prune() error {
 	ents, err := os.ReadDir(r.cfg.Dir)
 	if err != nil {
-		r.fault(l, err)
-		return
+		return err
 	}
 	var ours []string
 	for _, e := range ents {
@@ -313,9 +336,10 @@ func (r *recorder) prune(l *Log) {
 	slices.Sort(ours)
 	for _, n := range ours[:max(len(ours)-r.cfg.MaxFiles, 0)] {
 		if err := os.Remove(filepath.Join(r.cfg.Dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.fault(l, err)
+			return fmt.Errorf("removing old traces: %w", err)
 		}
 	}
+	return nil
 }
 
 // fileSafe makes a call's name part of a file name.

@@ -183,7 +183,7 @@ func (w *watch) untrack(f uint64, ctx context.Context) {
 			}
 			switch st & kindMask {
 			case slotBusy:
-				if s.state.CompareAndSwap(st, st&^kindMask|slotFree) {
+				if s.state.CompareAndSwap(st, st&^kindMask) { // slotFree, same generation
 					break stop
 				}
 			case slotReading:
