@@ -3,6 +3,7 @@ package tlsutil
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -158,8 +159,28 @@ func FuzzSPIFFEID(f *testing.F) {
 		if td == "" || strings.ContainsAny(td, "/:@?#") || strings.Contains(path, "//") || strings.HasSuffix(path, "/") {
 			t.Fatalf("%q accepted: trust domain %q, path %q", s, td, path)
 		}
+		if len(s) > maxSPIFFEID || len(td) > maxTrustDomain {
+			t.Fatalf("%q accepted beyond the SPIFFE length limits", s)
+		}
 		if _, err := parseAllowName(s); err != nil {
 			t.Fatalf("%q is a SPIFFE ID but not an AllowNames entry: %v", s, err)
+		}
+	})
+}
+
+// FuzzRawURISANs feeds arbitrary bytes as a subjectAltName extension to
+// the reader of URI SANs as written: it never panics, and each URI it
+// returns is a [6] entry's bytes, so it is no longer than the extension.
+func FuzzRawURISANs(f *testing.F) {
+	f.Add([]byte{0x30, 0x0b, 0x86, 0x09, 's', 'p', 'i', 'f', 'f', 'e', ':', '/', '/'})
+	f.Add([]byte{0x30, 0x03, 0x86, 0x05, 'x'})
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := &x509.Certificate{Extensions: []pkix.Extension{{Id: oidSubjectAltName, Value: data}}}
+		for _, u := range rawURISANs(c) {
+			if len(u) > len(data) {
+				t.Fatalf("URI of %d bytes from an extension of %d", len(u), len(data))
+			}
 		}
 	})
 }
