@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,6 +63,24 @@ func FuzzHandlerQuery(f *testing.F) {
 		case http.StatusBadRequest:
 		default:
 			t.Fatalf("query %q: status %d", q, rec.Code)
+		}
+	})
+}
+
+// FuzzFileSafe checks that a call's name, which may come from a request,
+// always makes a file name that stays in Dir: only letters, digits, '.',
+// '_' and '-', at most 64 bytes, never empty.
+func FuzzFileSafe(f *testing.F) {
+	for _, s := range []string{"", "GET /items/{id}", "../../etc/passwd", "..", "a\x00b", "é", strings.Repeat("x", 100)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got := fileSafe(name)
+		if got == "" || len(got) > 64 || strings.Trim(got, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+			t.Fatalf("fileSafe(%q) = %q", name, got)
+		}
+		if base := "slowlog-T-slow-" + got + ".trace"; filepath.Base(base) != base {
+			t.Fatalf("fileSafe(%q) = %q leaves Dir", name, got)
 		}
 	})
 }
