@@ -166,6 +166,19 @@ func TestPanicHandlerUnsubscribes(t *testing.T) {
 	if !equal(got.get(), []int{1}) || s.Len() != 0 {
 		t.Fatalf("the panicking observer got %v (want [1]); %d subscriptions left (want 0)", got.get(), s.Len())
 	}
+
+	// The same from an Async observer's own goroutine.
+	gotAsync := new(recorder[int])
+	badAsync := s.Subscribe(func(v int) {
+		gotAsync.add(v)
+		panic("once")
+	}, Async(4, Block))
+	s.Notify(3)
+	waitClosed(t, "Async Done", badAsync.Done())
+	s.Notify(4)
+	if !equal(gotAsync.get(), []int{3}) {
+		t.Fatalf("the panicking Async observer got %v, want [3]", gotAsync.get())
+	}
 }
 
 // TestValuePanicHandler: a Value's handler receives panics of first values
