@@ -34,7 +34,8 @@ type Dialer struct {
 	// A config made by ClientConfig or Profile.Client (that very pointer,
 	// not a clone) carries its Verifier, which is used when
 	// Dialer.Verifier is nil (and replaced when it is not); the
-	// VerifyConnection ClientConfig installed is then not called twice.
+	// VerifyConnection ClientConfig installed is then not called, since
+	// the Verifier already ran with the name dialed.
 	// Any other VerifyConnection in Config, including one the user wrapped
 	// around ClientConfig's, runs after the Verifier accepted the peer,
 	// with ConnectionState.ServerName set to the name dialed when
