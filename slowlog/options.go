@@ -193,7 +193,9 @@ func MaxNames(n int) Option {
 // Middleware, Context), or none: give a call made under pprof.Do its
 // context to keep its labels after Stop. A call nested in another on the
 // same goroutine relabels it, so an outer call that is overdue after an
-// inner one ended is reported without a stack.
+// inner one ended is reported without a stack. A watched call is stopped
+// on the goroutine that started it: Stop sets the labels of the goroutine
+// it runs on.
 func Watch(d time.Duration) Option {
 	return func(c *config) { c.watch = max(d, 0) }
 }
