@@ -14,9 +14,10 @@ import (
 )
 
 // The x509-limbo suite (https://github.com/C2SP/x509-limbo) runs through
-// the Verifier, lax and Strict, when STURDY_LIMBO names its limbo.json (or
-// a file of one testcase, as the suite's online assets are): go test -run
-// Limbo -v ./tlsutil with STURDY_LIMBO=/path/to/limbo.json. The suite is
+// the Verifier, lax and Strict, when STURDY_LIMBO names its limbo.json, a
+// file of one testcase (as the suite's online assets are) or a directory
+// of such files: go test -run Limbo -v ./tlsutil with
+// STURDY_LIMBO=/path/to/limbo.json. The suite is
 // not carried here; TestLimboHarness runs the harness on one case built
 // from the corpus, so the harness itself is always tested.
 
@@ -186,13 +187,23 @@ func TestLimbo(t *testing.T) {
 	if path == "" {
 		t.Skip("set STURDY_LIMBO to x509-limbo's limbo.json to run the suite")
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	files := []string{path}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		if files, err = filepath.Glob(filepath.Join(path, "*.json")); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cases, err := readLimbo(data)
-	if err != nil {
-		t.Fatal(err)
+	var cases []limboCase
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		more, err := readLimbo(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		cases = append(cases, more...)
 	}
 	t.Logf("%d testcases from %s", len(cases), path)
 	for _, strict := range []bool{false, true} {
