@@ -68,7 +68,8 @@ func TestStrictClientCertificates(t *testing.T) {
 
 // TestCommonNameExact: a server leaf's common name repeats a SAN exactly
 // (BR 7.1.4.3), as x509-limbo's webpki::cn cases ask: not in another case,
-// and an IP address in its canonical text form only.
+// not as a U-label for an A-label SAN, and an IP address in its canonical
+// text form only (no hex, no leading zeros, RFC 5952 for IPv6).
 func TestCommonNameExact(t *testing.T) {
 	t.Parallel()
 	p := sharedPKI(t)
@@ -87,6 +88,10 @@ func TestCommonNameExact(t *testing.T) {
 		{"2001:DB8::1", "2001:db8::1", nil, []net.IP{v6}, false},
 		{"2001:db8:0:0:0:0:0:1", "2001:db8::1", nil, []net.IP{v6}, false},
 		{"2001:0db8::0001", "2001:db8::1", nil, []net.IP{v6}, false},
+		{"0x7f.0.0.1", "127.0.0.1", nil, []net.IP{net.IPv4(127, 0, 0, 1)}, false},
+		{"127.000.000.001", "127.0.0.1", nil, []net.IP{net.IPv4(127, 0, 0, 1)}, false},
+		{"bücher.example", "xn--bcher-kva.example", []string{"xn--bcher-kva.example"}, nil, false},
+		{"xn--bcher-kva.example", "xn--bcher-kva.example", []string{"xn--bcher-kva.example"}, nil, true},
 	}
 	for _, c := range cases {
 		opts := []testpki.Option{testpki.CommonName(c.cn)}
