@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/sturdy-go/sturdy/slowlog"
 	"github.com/sturdy-go/sturdy/slowlog/slowtrace"
 	"go.uber.org/zap"
+	"golang.org/x/exp/trace"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -163,5 +165,50 @@ func TestString(t *testing.T) {
 		if got := tt.s.String(); got != tt.want {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestNothingPerFastCall: with the recorder on, fast calls leave nothing
+// in the trace (no task, region or log event); only the slow call does.
+func TestNothingPerFastCall(t *testing.T) {
+	l := slowlog.New(nil, slowlog.Threshold(time.Hour),
+		slowlog.FlightRecorder(slowlog.FlightConfig{Dir: t.TempDir(), After: time.Nanosecond}))
+	defer l.Close()
+	for range 1000 {
+		l.Start("fast").Stop()
+	}
+	l.Start("slow", slowlog.After(0)).Stop()
+	es := l.Entries()
+	if len(es) != 1 || es[0].Name != "slow" || es[0].Trace == "" {
+		t.Fatalf("entries %+v: want the slow call, with a trace", es)
+	}
+	b, err := os.ReadFile(es[0].Trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := trace.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user []string
+	for {
+		ev, err := r.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Kind() {
+		case trace.EventTaskBegin:
+			user = append(user, "task "+ev.Task().Type)
+		case trace.EventRegionBegin:
+			user = append(user, "region "+ev.Region().Type)
+		case trace.EventLog:
+			user = append(user, "log "+ev.Log().Message)
+		}
+	}
+	if len(user) != 2 || user[0] != "task slowlog slow" || !strings.HasPrefix(user[1], "log slow slow ") {
+		t.Fatalf("user events in the trace: %q; want only the slow call's task and log", user)
 	}
 }
