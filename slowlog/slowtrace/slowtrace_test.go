@@ -15,9 +15,9 @@ import (
 	"github.com/sturdy-go/sturdy/slowlog"
 	"github.com/sturdy-go/sturdy/slowlog/slowtrace"
 	"go.uber.org/zap"
-	"golang.org/x/exp/trace"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/exp/trace"
 )
 
 // waitForMutex is a call slow because it waits for a mutex that another
