@@ -444,13 +444,27 @@ func BenchmarkGetBytes(b *testing.B) {
 	}
 }
 
-// BenchmarkHash measures the SipHash of a 20-byte key.
+// BenchmarkHash measures the hash of a 20-byte key: SipHash-2-4 (Hash),
+// SipHash-1-3 (what WithSipHash13 uses) and the runtime's hash through
+// hash/maphash.
 func BenchmarkHash(b *testing.B) {
 	k := benchKeys(1000, 1)[0]
-	b.ReportAllocs()
-	var sink uint64
-	for b.Loop() {
-		sink += Hash(1, 2, k)
+	ms := maphash.MakeSeed()
+	for _, c := range []struct {
+		name string
+		hash func(string) uint64
+	}{
+		{"siphash24", func(k string) uint64 { return Hash(1, 2, k) }},
+		{"siphash13", func(k string) uint64 { return hash13(1, 2, k) }},
+		{"maphash", func(k string) uint64 { return maphash.String(ms, k) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var sink uint64
+			for b.Loop() {
+				sink += c.hash(k)
+			}
+			benchSink = sink
+		})
 	}
-	_ = sink
 }

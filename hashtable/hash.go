@@ -31,7 +31,8 @@ const (
 )
 
 // sip24 is SipHash-2-4 of the n bytes at p. It is written for short keys:
-// the rounds are inlined, each 8-byte block is one load, and the last 1 to
+// the rounds are written out (sipRound, inlined, would leave an inlining
+// mark, a no-op instruction, per round), each 8-byte block is one load, and the last 1 to
 // 7 bytes are one more load (three for keys under 8 bytes), with no loop
 // and never past the key's last byte.
 func sip24(k0, k1 uint64, p *byte, n int) uint64 {
@@ -40,8 +41,34 @@ func sip24(k0, k1 uint64, p *byte, n int) uint64 {
 	for ; i+8 <= n; i += 8 {
 		m := load64(p, i)
 		v3 ^= m
-		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
-		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
 		v0 ^= m
 	}
 	// The final block, inline for keys of 8 bytes or more: the last 8
@@ -57,14 +84,92 @@ func sip24(k0, k1 uint64, p *byte, n int) uint64 {
 	}
 	m |= uint64(n) << 56
 	v3 ^= m
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
 	v0 ^= m
 	v2 ^= 0xff
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
 	return v0 ^ v1 ^ v2 ^ v3
 }
 
@@ -75,7 +180,20 @@ func sip13(k0, k1 uint64, p *byte, n int) uint64 {
 	for ; i+8 <= n; i += 8 {
 		m := load64(p, i)
 		v3 ^= m
-		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
 		v0 ^= m
 	}
 	// The final block, inline for keys of 8 bytes or more: the last 8
@@ -91,12 +209,64 @@ func sip13(k0, k1 uint64, p *byte, n int) uint64 {
 	}
 	m |= uint64(n) << 56
 	v3 ^= m
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
 	v0 ^= m
 	v2 ^= 0xff
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
-	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
+	v0 += v1
+	v1 = v1<<13 | v1>>51
+	v1 ^= v0
+	v0 = v0<<32 | v0>>32
+	v2 += v3
+	v3 = v3<<16 | v3>>48
+	v3 ^= v2
+	v0 += v3
+	v3 = v3<<21 | v3>>43
+	v3 ^= v0
+	v2 += v1
+	v1 = v1<<17 | v1>>47
+	v1 ^= v2
+	v2 = v2<<32 | v2>>32
 	return v0 ^ v1 ^ v2 ^ v3
 }
 

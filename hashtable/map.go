@@ -216,31 +216,38 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	// hashKey, inline: the common paths call SipHash directly.
 	var h uint64
 	sd := m.sd()
-	switch m.path {
-	case pathString24:
+	// An if chain, not a switch: the common paths are tested first.
+	if p := m.path; p == pathString24 {
 		s := (*string)(unsafe.Pointer(&key))
 		h = sip24(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
-	case pathString13:
+	} else if p == pathFunc {
+		h = m.hash(sd.k0, sd.k1, key)
+	} else if p == pathString13 {
 		s := (*string)(unsafe.Pointer(&key))
 		h = sip13(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
-	case pathUint24:
+	} else if p == pathUint24 {
 		h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
-	case pathUint13:
+	} else {
 		h = hashUint64_13(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
-	default:
-		h = m.hash(sd.k0, sd.k1, key)
 	}
-	// The common case, inline: the key in its home group, found by the
-	// first slot whose tag matches and compared without a call (a string
-	// key by its length and data pointer). Everything else, including a
-	// string key equal in bytes but not in address, goes to getSlow.
+	// The common cases, inline: a hit in the key's home group, found by
+	// the first slot whose tag matches and compared without a call (a
+	// string key by its length and data pointer), and a miss that ends in
+	// the home group. Everything else, including a string key equal in
+	// bytes but not in address, goes to getSlow.
 	t := m.hotAt(h)
 	g := t.group((h >> 7) & t.mask)
-	if b := matchTag(g.ctrl, h&0x7f); b != 0 {
+	c := g.ctrl
+	b := matchTag(c, h&0x7f)
+	if b != 0 {
 		s := &g.slots[b.first()&(groupSlots-1)]
 		if m.sameKey(&s.key, &key) {
 			return s.val, true
 		}
+	} else if matchEmpty(c) != 0 {
+		// The common miss: no tag in the home group, which has room.
+		var zero V
+		return zero, false
 	}
 	return m.getSlow(h, key)
 }
@@ -349,19 +356,19 @@ func (m *Map[K, V]) Put(key K, val V) {
 		// hashKey, inline, as in Get.
 		var h uint64
 		sd := m.sd()
-		switch m.path {
-		case pathString24:
+		// An if chain, not a switch: the common paths are tested first.
+		if p := m.path; p == pathString24 {
 			s := (*string)(unsafe.Pointer(&key))
 			h = sip24(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
-		case pathString13:
+		} else if p == pathFunc {
+			h = m.hash(sd.k0, sd.k1, key)
+		} else if p == pathString13 {
 			s := (*string)(unsafe.Pointer(&key))
 			h = sip13(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
-		case pathUint24:
+		} else if p == pathUint24 {
 			h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
-		case pathUint13:
+		} else {
 			h = hashUint64_13(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
-		default:
-			h = m.hash(sd.k0, sd.k1, key)
 		}
 		// Set after hashing, as the builtin map does, so that a hash
 		// function that panics leaves no stale flag.
