@@ -197,6 +197,12 @@ func (u *Upgrader) ParentExited() <-chan struct{} { return u.parentDone }
 // drain and exit: after a successful Upgrade, or after Stop.
 func (u *Upgrader) Exit() <-chan struct{} { return u.exit }
 
+// DrainTimeout returns UpgradeOptions.DrainTimeout, or its default: how
+// long a drain may take before what is left is cut. Serve uses it, and so
+// should a server that drains by itself (see "Other servers" in the
+// package documentation).
+func (u *Upgrader) DrainTimeout() time.Duration { return u.opts.DrainTimeout }
+
 // Listen returns a listener for network ("tcp", "tcp4", "tcp6", "unix" or
 // "unixpacket") and addr, as net.Listen would. If the parent passed a
 // listener opened with the same network and addr (the requested address,

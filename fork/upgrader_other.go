@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 )
 
 // Upgrader hands this process's listeners to a re-executed copy of itself.
@@ -44,6 +45,9 @@ func (u *Upgrader) Serve(srv *http.Server, ln net.Listener) error { return unsup
 
 // Exit returns a channel that is never closed on this system.
 func (u *Upgrader) Exit() <-chan struct{} { return nil }
+
+// DrainTimeout returns 0 on this system.
+func (u *Upgrader) DrainTimeout() time.Duration { return 0 }
 
 // ParentExited returns a closed channel on this system: there is no parent.
 func (u *Upgrader) ParentExited() <-chan struct{} {
