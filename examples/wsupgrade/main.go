@@ -10,10 +10,11 @@
 //	                 with 1001, waits for them, and exits
 //	kill -TERM PID   the same, without a successor
 //
-// The pattern, for any WebSocket library: register the close with
-// srv.RegisterOnShutdown (fork.Upgrader.Serve runs it when the drain
-// begins, and waits for every hijacked connection to be closed), and close
-// at once any WebSocket whose upgrade completes after that.
+// The pattern, for any WebSocket library: a RegisterOnShutdown hook tells
+// every connection to close with 1001 (fork.Upgrader.Serve runs the hooks
+// when the drain begins, and waits for every hijacked connection to be
+// closed, up to DrainTimeout), and a WebSocket whose upgrade completes
+// after that closes at once the same way.
 package main
 
 import (
@@ -59,52 +60,51 @@ func run(out io.Writer, args []string) int {
 	return 0
 }
 
-// hub holds the open WebSockets, to close them when the drain begins.
-type hub struct {
-	mu     sync.Mutex
-	conns  map[*websocket.Conn]struct{}
-	closed bool
-}
-
-// add registers c, or reports false once the hub has closed: the
-// connection's upgrade finished after the drain began.
-func (h *hub) add(c *websocket.Conn) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
-	h.conns[c] = struct{}{}
-	return true
-}
-
-func (h *hub) remove(c *websocket.Conn) {
-	h.mu.Lock()
-	delete(h.conns, c)
-	h.mu.Unlock()
-}
-
-// closeAll sends every WebSocket a close frame with 1001; each
-// connection's reader sees the client's answer and closes it.
-func (h *hub) closeAll() {
-	h.mu.Lock()
-	h.closed = true
-	conns := make([]*websocket.Conn, 0, len(h.conns))
-	for c := range h.conns {
-		conns = append(conns, c)
-	}
-	h.mu.Unlock()
-	for _, c := range conns {
-		goingAway(c)
-	}
-}
-
 // goingAway starts the closing handshake with 1001 and bounds how long
 // the client may take to answer it.
 func goingAway(c *websocket.Conn) {
 	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server restarting")
 	_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(5*time.Second))
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+}
+
+// echo serves one WebSocket: a reader goroutine hands the messages to
+// this one, which writes the echoes and, once closing is closed (the
+// drain began, now or before the upgrade completed), says goodbye with
+// 1001 and waits for the client's answer.
+func echo(c *websocket.Conn, closing <-chan struct{}) {
+	msgs := make(chan []byte)
+	go func() {
+		defer close(msgs)
+		for {
+			_, m, err := c.ReadMessage()
+			if err != nil {
+				return // the client's close frame, an error, or the deadline
+			}
+			msgs <- m
+		}
+	}()
+	defer func() {
+		c.Close()
+		for range msgs { // until the reader has seen the end
+		}
+	}()
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return
+			}
+			if err := c.WriteMessage(websocket.TextMessage, m); err != nil {
+				return
+			}
+		case <-closing:
+			goingAway(c)
+			for range msgs { // the client's answer ends the reads
+			}
+			return
+		}
+	}
 }
 
 func serve(addr string, say func(string, ...any)) error {
@@ -125,7 +125,9 @@ func serve(addr string, say func(string, ...any)) error {
 	}
 	defer ln.Close()
 
-	h := &hub{conns: make(map[*websocket.Conn]struct{})}
+	// closing is closed when the drain begins: Serve runs the server's
+	// RegisterOnShutdown hooks then, and waits for every WebSocket.
+	closing := make(chan struct{})
 	upgrader := websocket.Upgrader{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
@@ -133,25 +135,11 @@ func serve(addr string, say func(string, ...any)) error {
 		if err != nil {
 			return // Upgrade has answered
 		}
-		defer c.Close()
-		if !h.add(c) {
-			goingAway(c)
-		} else {
-			defer h.remove(c)
-		}
-		// Echo until the closing handshake (or an error) ends the reads.
-		for {
-			typ, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(typ, msg); err != nil {
-				return
-			}
-		}
+		echo(c, closing)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	srv.RegisterOnShutdown(h.closeAll)
+	var once sync.Once
+	srv.RegisterOnShutdown(func() { once.Do(func() { close(closing) }) })
 
 	served := make(chan error, 1)
 	go func() { served <- u.Serve(srv, ln) }()
