@@ -25,6 +25,9 @@ func forkChild() int {
 		fmt.Fprintf(os.Stderr, "tour child: %v\n", err)
 		return 1
 	}
+	// What the tour passed, as Init adopted it, before the Upgrader
+	// takes it over.
+	inherited := inheritedTargets()
 	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
 	if err != nil {
 		return fail(err)
@@ -36,8 +39,8 @@ func forkChild() int {
 	}
 	defer ln.Close()
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "pid %d (the new generation, started by an upgrade: %v) answered %s %s\n   its descriptors: %s\n",
-			os.Getpid(), u.HasParent(), r.Method, r.URL.Path, describeFDs())
+		fmt.Fprintf(w, "pid %d (the new generation, started by an upgrade: %v) answered %s %s\n%s",
+			os.Getpid(), u.HasParent(), r.Method, r.URL.Path, describeFDs(inherited))
 	})}
 	served := make(chan error, 1)
 	go func() { served <- u.Serve(srv, ln) }()
@@ -52,17 +55,39 @@ func forkChild() int {
 	return 0
 }
 
-// describeFDs lists what this process's descriptors point at, and says
+// inheritedTargets maps what each descriptor Init adopted points at (a
+// socket or pipe, by inode) to the name the parent gave it.
+func inheritedTargets() map[string]string {
+	m := make(map[string]string)
+	for _, nf := range fork.Inherited() {
+		rc, err := nf.File.SyscallConn() // not Fd(): it would make the socket blocking
+		if err != nil {
+			continue
+		}
+		_ = rc.Control(func(fd uintptr) {
+			if target, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd))); err == nil {
+				m[target] = nf.Name
+			}
+		})
+	}
+	return m
+}
+
+// describeFDs lists this process's descriptors in three groups: standard
+// input, output and error; those inherited from the tour (matched by what
+// they point at, as the Upgrader holds its own duplicates); and those the
+// new process opened itself (the Go runtime's poller and its wake-up pipe
+// or eventfd, the cgroup files it reads to size GOMAXPROCS, ...). It says
 // whether the parent's secret file is among them.
-func describeFDs() string {
+func describeFDs(inherited map[string]string) string {
 	dir, err := os.Open("/proc/self/fd")
 	if err != nil {
-		return "unknown (" + err.Error() + ")"
+		return "   its descriptors: unknown (" + err.Error() + ")\n"
 	}
 	defer dir.Close()
 	names, _ := dir.Readdirnames(-1)
 	slices.SortFunc(names, func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y })
-	var parts []string
+	var stdio, passed, own []string
 	leaked := false
 	for _, n := range names {
 		if n == strconv.Itoa(int(dir.Fd())) {
@@ -74,13 +99,24 @@ func describeFDs() string {
 		}
 		leaked = leaked || strings.Contains(target, "tour-secret")
 		kind, _, _ := strings.Cut(target, "[")
-		parts = append(parts, n+"="+strings.TrimSuffix(kind, ":"))
+		entry := n + "=" + strings.TrimSuffix(kind, ":")
+		switch fd, _ := strconv.Atoi(n); {
+		case fd <= 2:
+			stdio = append(stdio, n)
+		case inherited[target] != "":
+			passed = append(passed, entry+" ("+inherited[target]+")")
+		default:
+			own = append(own, entry)
+		}
 	}
-	verdict := "no tour-secret file"
+	verdict := "no tour-secret file: nothing was inherited by accident"
 	if leaked {
 		verdict = "LEAKED the parent's tour-secret file"
 	}
-	return strings.Join(parts, " ") + " (" + verdict + ")"
+	return fmt.Sprintf("   its descriptors: stdio %s\n"+
+		"     inherited, exactly what the upgrade passed: %s\n"+
+		"     opened by the new process itself (this request's connection, the Go runtime's poller, cgroup reads): %s\n"+
+		"     %s\n", strings.Join(stdio, " "), strings.Join(passed, " "), strings.Join(own, " "), verdict)
 }
 
 // tourFork upgrades a server in place: the tour serves, re-executes itself
@@ -134,7 +170,11 @@ func tourFork(w io.Writer) error {
 		if resp.Close {
 			closing = " [Connection: close]"
 		}
-		fmt.Fprintf(w, "   %s%s\n", strings.TrimSuffix(string(body), "\n"), closing)
+		first, rest, _ := strings.Cut(strings.TrimSuffix(string(body), "\n"), "\n")
+		fmt.Fprintf(w, "   %s%s\n", first, closing)
+		if rest != "" {
+			fmt.Fprintln(w, rest)
+		}
 		if strings.Contains(string(body), "LEAKED") {
 			return fmt.Errorf("the new generation inherited a file it was not given")
 		}
