@@ -211,3 +211,40 @@ func TestIntegerKeysHashWithSipHash13(t *testing.T) {
 		t.Errorf("paths %d %d %d", m8.path, m64.path, ms.path)
 	}
 }
+
+// TestGetHashInline checks Get's written-out SipHash-2-4 against Hash, which
+// Put uses: a key of every length 0 to 300 and alignment, stored with Put
+// and looked up by a copy (so that the lookup does not find it by its
+// address), is found only if both hash it alike, and a map whose seed is
+// fixed finds it in the group Hash names.
+func TestGetHashInline(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 10))
+	buf := make([]byte, 320)
+	for i := range buf {
+		buf[i] = byte(rng.Uint32())
+	}
+	for _, sip13 := range []bool{false, true} {
+		opts := []Option{WithSeed(rng.Uint64(), rng.Uint64())}
+		if sip13 {
+			opts = append(opts, WithSipHash13())
+		}
+		m := New[string, int](opts...)
+		model := map[string]int{}
+		for n := 0; n <= 300; n++ {
+			for off := range 8 {
+				m.Put(string(buf[off:off+n]), n*8+off)
+				model[string(buf[off:off+n])] = n*8 + off
+			}
+		}
+		for n := 0; n <= 300; n++ {
+			for off := range 8 {
+				k := string(buf[off : off+n])
+				if v, ok := m.Get(k); !ok || v != model[k] {
+					t.Fatalf("sip13 %v: Get of a %d-byte key at offset %d = %d, %v", sip13, n, off, v, ok)
+				}
+			}
+		}
+		checkInvariants(t, m)
+	}
+}

@@ -218,8 +218,144 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	sd := m.sd()
 	// An if chain, not a switch: the common paths are tested first.
 	if p := m.path; p == pathString24 {
-		s := (*string)(unsafe.Pointer(&key))
-		h = sip24(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
+		// sip24, written out here: a lookup in a large map waits for
+		// memory, and the processor can start the next lookups' hashes
+		// meanwhile only if its window holds them; the call, its
+		// prologue and its argument moves are instructions that window
+		// would otherwise hold. TestGetHashInline checks it against Hash.
+		s := *(*string)(unsafe.Pointer(&key))
+		ptr, n := unsafe.StringData(s), len(s)
+		v0, v1, v2, v3 := sd.k0^sipC0, sd.k1^sipC1, sd.k0^sipC2, sd.k1^sipC3
+		for i := 0; i+8 <= n; i += 8 {
+			m := load64(ptr, i)
+			v3 ^= m
+			v0 += v1
+			v1 = v1<<13 | v1>>51
+			v1 ^= v0
+			v0 = v0<<32 | v0>>32
+			v2 += v3
+			v3 = v3<<16 | v3>>48
+			v3 ^= v2
+			v0 += v3
+			v3 = v3<<21 | v3>>43
+			v3 ^= v0
+			v2 += v1
+			v1 = v1<<17 | v1>>47
+			v1 ^= v2
+			v2 = v2<<32 | v2>>32
+			v0 += v1
+			v1 = v1<<13 | v1>>51
+			v1 ^= v0
+			v0 = v0<<32 | v0>>32
+			v2 += v3
+			v3 = v3<<16 | v3>>48
+			v3 ^= v2
+			v0 += v3
+			v3 = v3<<21 | v3>>43
+			v3 ^= v0
+			v2 += v1
+			v1 = v1<<17 | v1>>47
+			v1 ^= v2
+			v2 = v2<<32 | v2>>32
+			v0 ^= m
+		}
+		var m uint64
+		if r := uint(n) & 7; n >= 8 {
+			if r != 0 {
+				m = load64(ptr, n-8) >> ((64 - 8*r) & 63)
+			}
+		} else {
+			m = shortBlock(ptr, n)
+		}
+		m |= uint64(n) << 56
+		v3 ^= m
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
+		v0 ^= m
+		v2 ^= 0xff
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
+		v0 += v1
+		v1 = v1<<13 | v1>>51
+		v1 ^= v0
+		v0 = v0<<32 | v0>>32
+		v2 += v3
+		v3 = v3<<16 | v3>>48
+		v3 ^= v2
+		v0 += v3
+		v3 = v3<<21 | v3>>43
+		v3 ^= v0
+		v2 += v1
+		v1 = v1<<17 | v1>>47
+		v1 ^= v2
+		v2 = v2<<32 | v2>>32
+		h = v0 ^ v1 ^ v2 ^ v3
 	} else if p == pathFunc {
 		h = m.hash(sd.k0, sd.k1, key)
 	} else if p == pathString13 {
