@@ -28,6 +28,7 @@ const (
 	envPIDFile = "FORKHELPER_PIDFILE"
 	envGen     = "FORKHELPER_GEN"
 	envGens    = "FORKHELPER_GENS"
+	envH2C     = "FORKHELPER_H2C"
 )
 
 // roleEnv is this process's environment plus the role and extra variables.

@@ -39,6 +39,7 @@ const (
 	EnvGens    = "FORKHELPER_GENS"    // chain: how many generations
 	EnvUnix    = "FORKHELPER_UNIX"    // upgrade: also Listen on this unix socket, ...
 	EnvFile    = "FORKHELPER_FILE"    // ... ListenPacket on UDP and OpenFile this file
+	EnvH2C     = "FORKHELPER_H2C"     // server: also speak HTTP/2 without TLS (h2c)
 )
 
 // soReusePort is SO_REUSEPORT on the common Linux architectures (the
@@ -372,6 +373,11 @@ func server() {
 		<-r.Context().Done()
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Minute}
+	if os.Getenv(EnvH2C) != "" {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM)
 	var upgrades sync.WaitGroup // the report of a success is written before exit
