@@ -3,8 +3,10 @@
 package fork_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"os/exec"
@@ -73,52 +75,68 @@ func ExampleAtFork() {
 	// parent B
 }
 
-// The life of a server under an Upgrader. This is the first generation:
-// Listen opens a new socket; in a process started by Upgrade it would
-// return the parent's. Serve serves until Exit, then drains. The signals
-// are handled before Ready: from Ready on, a reload may be sent at once.
+// A whole server under an Upgrader: kill -HUP upgrades it in place, kill
+// -TERM drains it and exits. This is the first generation: Listen opens a
+// new socket; in a process started by Upgrade it returns the old process's
+// very socket. The signals are handled before Ready: from Ready on, the
+// PID file and systemd name this process, and a reload may come at once.
 // Here the program sends itself SIGTERM, as systemctl stop would; a
-// successful Upgrade (on SIGHUP) ends Serve the same way.
+// successful Upgrade ends Serve the same way, once the new process serves.
 func ExampleUpgrader() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
+
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{}) // PIDFile, timeouts, ListenConfig: see UpgradeOptions
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	defer u.Stop()
-	ln, err := u.Listen("tcp", "127.0.0.1:0")
+	ln, err := u.Listen("tcp", "127.0.0.1:0") // after an upgrade: the old process's very socket
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "hello")
 	})}
 	served := make(chan error, 1)
-	go func() { served <- u.Serve(srv, ln) }()
-	if err := u.Ready(); err != nil {
-		panic(err)
+	go func() { served <- u.Serve(srv, ln) }() // serve; after Exit, drain
+	if err := u.Ready(); err != nil {          // the old process's Upgrade returns nil now
+		log.Fatal(err)
 	}
 	fmt.Println("serving; started by an upgrade:", u.HasParent())
 
 	client := &http.Client{Transport: &http.Transport{}}
 	resp, err := client.Get("http://" + ln.Addr().String() + "/")
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	fmt.Print(string(body))
 	client.CloseIdleConnections() // else the drain waits Linger for it
-
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	if <-sig == syscall.SIGTERM { // on SIGHUP: go u.Upgrade()
-		u.Stop()
+
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGTERM {
+				u.Stop() // drain, then exit
+				continue
+			}
+			go func() {
+				// An error means the new process failed: this one keeps serving.
+				if err := u.Upgrade(); err != nil && !errors.Is(err, fork.ErrInProgress) {
+					log.Print(err)
+				}
+			}()
+		case err := <-served: // a successor serves, or Stop: every sent request was answered
+			fmt.Println("drained:", err)
+			return
+		}
 	}
-	fmt.Println("drained:", <-served)
 	// Output:
 	// serving; started by an upgrade: false
 	// hello
