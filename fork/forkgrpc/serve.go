@@ -77,8 +77,9 @@ func Serve(u *fork.Upgrader, srv *grpc.Server, ln net.Listener) error {
 		select {
 		case <-gl.settled:
 		case <-timer.C:
+			err := gl.cut(timeout)
 			srv.Stop()
-			return gl.cut(timeout)
+			return err
 		}
 	}
 	stopped := make(chan struct{})
