@@ -89,6 +89,9 @@ func TestPythonMemoryBIO(t *testing.T) {
 				if err := proc.Wait(peerTimeout); err != nil {
 					t.Fatalf("python: %v\n%s", err, proc.Stderr())
 				}
+				// Wait returns once Python's standard error has been read
+				// to its end, so its last report, written just before it
+				// exited, is in Stderr.
 				if !strings.Contains(proc.Stderr(), want) {
 					t.Fatalf("python reported:\n%s\nwant %q", proc.Stderr(), want)
 				}

@@ -1,8 +1,10 @@
 // Command benchratio measures every benchmark family of sturdy against its
-// baseline on a noisy machine and writes the README's benchmark table.
+// baseline and writes the README's benchmark table, from a run on a quiet
+// machine only.
 //
 //	go run ./internal/benchratio                          # every family, print the table
-//	go run ./internal/benchratio -readme README.md        # and write it into README.md
+//	go run ./internal/benchratio -readme README.md        # and write it into README.md (nothing else running)
+//	go run ./internal/benchratio -readme README.md -force # even from a busy machine, stamped so in bold
 //	go run ./internal/benchratio -family Get -rounds 10   # a subset (regexp on the family name)
 //
 // It builds each package's test binary once (go test -c) and runs, for
