@@ -151,6 +151,11 @@ func (s *Sync[K, V]) load() *syncState[K, V] {
 	if st := s.state.Load(); st != nil {
 		return st
 	}
+	return s.loadSlow()
+}
+
+// loadSlow is load's first use of a zero Sync, apart so that load inlines.
+func (s *Sync[K, V]) loadSlow() *syncState[K, V] {
 	s.rebuild.Lock()
 	defer s.rebuild.Unlock()
 	if st := s.state.Load(); st != nil {
@@ -186,7 +191,10 @@ func (s *Sync[K, V]) Get(key K) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	st := s.load()
+	st := s.state.Load() // load, inline
+	if st == nil {
+		st = s.loadSlow()
+	}
 	// hashKey, inline: the common paths call SipHash directly.
 	var h uint64
 	switch s.path {
@@ -203,7 +211,22 @@ func (s *Sync[K, V]) Get(key K) (V, bool) {
 	default:
 		h = s.hash(st.k0, st.k1, key)
 	}
-	if e := st.shards[h>>st.shift].tab.Load().find(h, key); e != nil {
+	// find's common cases, inline, as in Map.Get: a hit on the first tag
+	// match of the home group, compared without a call, and a miss that
+	// ends in the home group.
+	t := st.shards[h>>st.shift].tab.Load()
+	p := (h >> 7) & t.mask
+	c := t.ctrl[p].Load()
+	if b := matchTag(c, h&0x7f); b != 0 {
+		e := t.slots[p*groupSlots+uint64(b.first())].Load()
+		if e != nil && (s.str && *(*[2]uintptr)(unsafe.Pointer(&e.key)) == *(*[2]uintptr)(unsafe.Pointer(&key)) || !s.str && e.key == key) {
+			return s.value(e), true
+		}
+	} else if matchEmpty(c) != 0 {
+		var zero V
+		return zero, false
+	}
+	if e := t.find(h, key, s.str); e != nil {
 		return s.value(e), true
 	}
 	var zero V
@@ -222,7 +245,7 @@ func GetBytesSync[K ~string, V any](s *Sync[K, V], b []byte) (V, bool) {
 func (s *Sync[K, V]) getEntry(key K) (*syncState[K, V], uint64, *syncEntry[K, V]) {
 	st := s.load()
 	h := hashKey(s.path, s.hash, st.k0, st.k1, key)
-	return st, h, st.shards[h>>st.shift].tab.Load().find(h, key)
+	return st, h, st.shards[h>>st.shift].tab.Load().find(h, key, s.str)
 }
 
 // Put stores val under key, replacing any previous value. Replacing the
@@ -265,7 +288,7 @@ func (s *Sync[K, V]) LoadOrStore(key K, val V) (actual V, loaded bool) {
 func (s *Sync[K, V]) store(st *syncState[K, V], h uint64, key K, val V, replace bool) (actual V, loaded bool, _ *syncState[K, V], flood bool) {
 	st, sh, h := s.lock(st, h, key)
 	defer sh.mu.Unlock()
-	if e := sh.tab.Load().find(h, key); e != nil {
+	if e := sh.tab.Load().find(h, key, s.str); e != nil {
 		if replace {
 			s.set(e, val)
 			return val, true, st, false

@@ -3,6 +3,7 @@ package hashtable
 import (
 	"math/bits"
 	"sync/atomic"
+	"unsafe"
 )
 
 // syncTable is a Swiss table whose control words and slots may be read
@@ -46,9 +47,26 @@ func (sh *syncShard[K, V]) setTable(t *syncTable[K, V]) {
 // while a writer changes t: a key present for the whole call is found, and
 // the probe ends because a group that has no empty slot never gets one back
 // while the table is current (see doc.go).
-func (t *syncTable[K, V]) find(h uint64, key K) *syncEntry[K, V] {
-	_, _, _, e := t.lookup(h, key)
-	return e
+//
+// It is lookup without the position: the lock-free read path, kept short.
+// A string key whose length and data pointer equal the entry's is equal
+// without comparing bytes (str says K is a string type).
+func (t *syncTable[K, V]) find(h uint64, key K, str bool) *syncEntry[K, V] {
+	tag := h & 0x7f
+	p := (h >> 7) & t.mask
+	for i := uint64(1); ; i++ {
+		c := t.ctrl[p].Load()
+		for b := matchTag(c, tag); b != 0; b = b.rest() {
+			e := t.slots[p*groupSlots+uint64(b.first())].Load()
+			if e != nil && (str && *(*[2]uintptr)(unsafe.Pointer(&e.key)) == *(*[2]uintptr)(unsafe.Pointer(&key)) || e.key == key) {
+				return e
+			}
+		}
+		if matchEmpty(c) != 0 {
+			return nil
+		}
+		p = (p + i) & t.mask
+	}
 }
 
 // lookup returns the group p and slot j that hold key's entry e, and how
