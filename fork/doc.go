@@ -152,8 +152,9 @@
 // connection per GET, kept-alive GETs, kept-alive POSTs whose body the
 // client cannot resend) and counts failures and the client's silent
 // resends (httptrace): 0 and 0 of 10,000 or more requests per mode with
-// FORK_TEST_LONG=1 (3,000 in the default run), where srv.Shutdown alone
-// loses 81 to 112 per mode.
+// FORK_TEST_LONG=1 (3,000 in the default run). With srv.Shutdown alone
+// (FORK_TEST_DRAIN=shutdown) one such run failed 12 fresh GETs and 50
+// POSTs, and the client resent 57 kept-alive GETs (a busy 2-core machine).
 //
 // # WebSockets
 //
@@ -192,9 +193,10 @@
 // round trip, as grpc-go and Envoy send, and net/http gives no way to send
 // it. Measured (TestUpgradeHTTP2, Go's HTTP/2 client, 16 concurrent POSTs
 // with bodies it cannot rewind on one h2c connection, 20 upgrades, about
-// 3,800 requests; a busy 2-core machine): 130 to 175 failed with Serve,
-// 113 to 162 with srv.Shutdown alone, and GETs in the same runs were
-// resent silently 9 to 18 times. So over HTTP/2 no request is dropped
+// 3,800 to 5,000 requests; a busy 2-core machine): 112 to 175 failed with
+// Serve, 113 to 162 with srv.Shutdown alone, and the client moved 0 to 18
+// others to a new connection before their body was sent. So over HTTP/2
+// no request is dropped
 // unanswered, but a request that races the GOAWAY fails unless the client
 // can resend it: give HTTP/2 clients rewindable bodies (or idempotent
 // requests), or serve them HTTP/1. Serve sends GOAWAY to every HTTP/2
