@@ -370,7 +370,8 @@ func BenchmarkFlood(b *testing.B) {
 }
 
 // BenchmarkSync runs 90% Get and 10% Put of 10000 20-byte keys from every
-// core at once.
+// core at once: Sync with SipHash-2-4 (hashtable) and SipHash-1-3
+// (hashtable13), sync.Map, and a builtin map behind a sync.RWMutex.
 func BenchmarkSync(b *testing.B) {
 	keys := benchKeys(10000, 4)
 	mixed := func(b *testing.B, get func(string), put func(string, int)) {
@@ -390,13 +391,19 @@ func BenchmarkSync(b *testing.B) {
 			}
 		})
 	}
-	b.Run("hashtable", func(b *testing.B) {
-		s := NewSync[string, int]()
-		for i, k := range keys {
-			s.Put(k, i)
-		}
-		mixed(b, func(k string) { s.Get(k) }, s.Put)
-	})
+	for _, impl := range []string{"hashtable", "hashtable13"} {
+		b.Run(impl, func(b *testing.B) {
+			var opts []Option
+			if impl == "hashtable13" {
+				opts = append(opts, WithSipHash13())
+			}
+			s := NewSync[string, int](opts...)
+			for i, k := range keys {
+				s.Put(k, i)
+			}
+			mixed(b, func(k string) { s.Get(k) }, s.Put)
+		})
+	}
 	b.Run("syncmap", func(b *testing.B) {
 		var s sync.Map
 		for i, k := range keys {

@@ -87,6 +87,8 @@ var families = []family{
 		Label: "90% reads, all cores: hashtable.Sync vs `sync.Map`"},
 	{Name: "Sync", Pkg: "./hashtable", Ours: "^Sync$/^hashtable$", Base: "^Sync$/^rwmutex$", Unit: "cpu", Target: "<=1.0",
 		Label: "90% reads, all cores: hashtable.Sync vs `sync.RWMutex` + map"},
+	{Name: "Sync", Pkg: "./hashtable", Ours: "^Sync$/^hashtable13$", Base: "^Sync$/^rwmutex$", Unit: "cpu",
+		Label: "90% reads, all cores: hashtable.Sync with WithSipHash13 vs `sync.RWMutex` + map"},
 	{Name: "Flood", Pkg: "./hashtable", Ours: "^Flood$/^hashtable$/n=16384/adversarial$", Base: "^Flood$/^hashtable$/n=16384/random$", Unit: "cpu", Target: "<=1.2", BenchTime: "5x",
 		Label: "hashtable: crafted keys vs random keys"},
 	{Name: "Flood", Pkg: "./hashtable", Ours: "^Flood$/^djbx33a$/n=16384/adversarial$", Base: "^Flood$/^djbx33a$/n=16384/random$", Unit: "cpu", BenchTime: "2x",
