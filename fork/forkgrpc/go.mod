@@ -6,6 +6,7 @@ replace github.com/sturdy-go/sturdy => ../..
 
 require (
 	github.com/sturdy-go/sturdy v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )

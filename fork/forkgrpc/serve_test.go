@@ -20,6 +20,7 @@ import (
 
 	"github.com/sturdy-go/sturdy/fork"
 	"github.com/sturdy-go/sturdy/fork/forkgrpc"
+	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -472,5 +473,67 @@ func TestStreamEndsAtDrainTimeout(t *testing.T) {
 func TestServeInvalid(t *testing.T) {
 	if err := forkgrpc.Serve(nil, nil, nil); !errors.Is(err, os.ErrInvalid) {
 		t.Errorf("Serve(nil, nil, nil) = %v, want os.ErrInvalid", err)
+	}
+}
+
+// TestServeInProcess: Serve in this process, with calls on a fresh
+// connection and on a kept one; after Stop it returns nil, and no
+// goroutine is left behind once the clients are closed.
+func TestServeInProcess(t *testing.T) {
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Stop()
+	ln, err := u.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	srv.RegisterService(&service, nil)
+	served := make(chan error, 1)
+	go func() { served <- forkgrpc.Serve(u, srv, ln) }()
+	if err := u.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	kept := dial(t, ln.Addr().String())
+	for i := 0; i < 3; i++ {
+		fresh := dial(t, ln.Addr().String())
+		for _, cc := range []*grpc.ClientConn{fresh, kept} {
+			if pid, err := callPid(context.Background(), cc); err != nil || pid != strconv.Itoa(os.Getpid()) {
+				t.Fatalf("call: %q, %v", pid, err)
+			}
+		}
+		fresh.Close()
+	}
+	u.Stop()
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	kept.Close()
+	goleak.VerifyNone(t)
+}
+
+// TestServeStoppedEarly: a server stopped by its owner before Exit ends
+// Serve with grpc.ErrServerStopped, wrapped.
+func TestServeStoppedEarly(t *testing.T) {
+	u, err := fork.NewUpgrader(fork.UpgradeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Stop()
+	ln, err := u.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	served := make(chan error, 1)
+	go func() { served <- forkgrpc.Serve(u, srv, ln) }()
+	cc := dial(t, ln.Addr().String())
+	defer cc.Close()
+	_, _ = callPid(context.Background(), cc) // Unimplemented: the server is serving
+	srv.Stop()
+	if err := <-served; !errors.Is(err, grpc.ErrServerStopped) {
+		t.Errorf("Serve: %v, want grpc.ErrServerStopped", err)
 	}
 }
