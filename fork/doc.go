@@ -187,7 +187,7 @@
 // without a body, or whose body it can rewind (GetBody, which
 // http.NewRequest sets for a bytes.Reader, bytes.Buffer or strings.Reader);
 // otherwise it fails it ("cannot retry err [http2: Transport received
-// graceful shutdown GOAWAY] after Request.Body was written", or "cannot
+// Server's graceful shutdown GOAWAY] after Request.Body was written", or "cannot
 // rewind body after connection loss" for a request given to a connection
 // that had just received GOAWAY). The cure is a second GOAWAY after a PING
 // round trip, as grpc-go and Envoy send, and net/http gives no way to send
