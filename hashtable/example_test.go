@@ -101,3 +101,19 @@ func ExampleSync() {
 	fmt.Println(s.Len(), v, loaded)
 	// Output: 400 7 true
 }
+
+// A Map prints like the builtin map holding the same entries, keys sorted,
+// with every fmt verb; its seed never appears.
+func ExampleMap_Format() {
+	m := hashtable.New[string, int]()
+	m.Put("b", 2)
+	m.Put("a", 1)
+	fmt.Println(m)
+	fmt.Printf("%#v\n", m)
+	type server struct{ Sessions *hashtable.Map[string, int] }
+	fmt.Printf("%+v\n", server{m})
+	// Output:
+	// map[a:1 b:2]
+	// map[string]int{"a":1, "b":2}
+	// {Sessions:map[a:1 b:2]}
+}

@@ -37,6 +37,10 @@ func tourHashtable(w io.Writer) error {
 	fmt.Fprintf(w, "   naive DJBX33A table:  random %10v  crafted %10v  (%d vs %d key comparisons)\n", nr.Round(time.Microsecond), nc.Round(time.Microsecond), nrc, ncc)
 	fmt.Fprintf(w, "   hashtable.Map:        random %10v  crafted %10v  (longest probe %d vs %d groups)\n", sr.Round(time.Microsecond), sc.Round(time.Microsecond), srs.MaxProbe, scs.MaxProbe)
 	fmt.Fprintf(w, "   crafted keys cost the naive table %.0fx its random time; hashtable.Map %.1fx\n", float64(nc)/float64(nr), float64(sc)/float64(sr))
+	small := hashtable.New[string, int]()
+	small.Put("b", 2)
+	small.Put("a", 1)
+	fmt.Fprintf(w, "   a hashtable.Map prints like a builtin map, never its seed: %v\n", small)
 	if ncc <= nrc*100 {
 		return fmt.Errorf("the crafted keys did not flood the naive table (%d comparisons)", ncc)
 	}
