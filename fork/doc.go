@@ -196,9 +196,10 @@
 // 3,800 to 6,000 requests per run; a busy 2-core machine): 112 to 175
 // failed with Serve over 9 runs, 113 to 162 with srv.Shutdown alone over
 // 2, and the client moved 0 to 18 others to a new connection before their
-// body was sent. So over HTTP/2 no request is dropped unanswered, but a request that races the GOAWAY fails unless the client
-// can resend it: give HTTP/2 clients rewindable bodies (or idempotent
-// requests), or serve them HTTP/1. Serve sends GOAWAY to every HTTP/2
+// body was sent. So over HTTP/2 no request is dropped unanswered, but a
+// request that races the GOAWAY fails unless the client can resend it:
+// give HTTP/2 clients rewindable bodies (or idempotent requests), or serve
+// them HTTP/1. Serve sends GOAWAY to every HTTP/2
 // connection as the drain begins, over TLS or h2c, idle or not.
 //
 // # gRPC and other servers
