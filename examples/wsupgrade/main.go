@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -72,7 +73,7 @@ func goingAway(c *websocket.Conn) {
 // this one, which writes the echoes and, once closing is closed (the
 // drain began, now or before the upgrade completed), says goodbye with
 // 1001 and waits for the client's answer.
-func echo(c *websocket.Conn, closing <-chan struct{}) {
+func echo(c *websocket.Conn, closing <-chan struct{}, open *atomic.Int64) {
 	msgs := make(chan []byte)
 	go func() {
 		defer close(msgs)
@@ -85,6 +86,7 @@ func echo(c *websocket.Conn, closing <-chan struct{}) {
 		}
 	}()
 	defer func() {
+		open.Add(-1) // before Close: once Serve sees it closed, the count is right
 		c.Close()
 		for range msgs { // until the reader has seen the end
 		}
@@ -128,6 +130,7 @@ func serve(addr string, say func(string, ...any)) error {
 	// closing is closed when the drain begins: Serve runs the server's
 	// RegisterOnShutdown hooks then, and waits for every WebSocket.
 	closing := make(chan struct{})
+	var open atomic.Int64 // WebSockets not yet closed
 	upgrader := websocket.Upgrader{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +138,8 @@ func serve(addr string, say func(string, ...any)) error {
 		if err != nil {
 			return // Upgrade has answered
 		}
-		echo(c, closing)
+		open.Add(1)
+		echo(c, closing, &open)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	var once sync.Once
@@ -165,7 +169,9 @@ func serve(addr string, say func(string, ...any)) error {
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
-			say("drained, exiting")
+			// Serve returns once every WebSocket is closed: none is
+			// cut by the exit.
+			say("drained, exiting; WebSockets still open: %d", open.Load())
 			return nil
 		}
 	}

@@ -38,7 +38,9 @@ func TestMain(m *testing.M) {
 // on the server while it upgrades itself 20 times. Every WebSocket that
 // ends must end with a close frame carrying 1001 ("going away"), after
 // which its client reconnects, to the new process; no other end (1006, a
-// reset, a failed dial) may happen.
+// reset, a failed dial) may happen; and no generation may exit with a
+// WebSocket still open (before fork's Serve waited for hijacked
+// connections, every generation did).
 func TestWebSocketsThroughUpgrades(t *testing.T) {
 	upgrades, clients := 20, 50
 	if testing.Short() {
@@ -184,9 +186,12 @@ func TestWebSocketsThroughUpgrades(t *testing.T) {
 		if err := syscall.Kill(old, syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		m := await(serving, regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting$`, old)))
+		m := await(serving, regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting; WebSockets still open: (\d+)$`, old)))
 		pid, _ := strconv.Atoi(m[0][1])
 		pids = append(pids, pid)
+		if m[1][1] != "0" {
+			t.Errorf("generation %d exited with %s WebSockets open", old, m[1][1])
+		}
 	}
 	for n := echoes.Load(); echoes.Load() < n+int64(clients); time.Sleep(time.Millisecond) {
 	}
@@ -196,7 +201,7 @@ func TestWebSocketsThroughUpgrades(t *testing.T) {
 	if err := syscall.Kill(last, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	await(regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting$`, last)))
+	await(regexp.MustCompile(fmt.Sprintf(`^pid %d: drained, exiting; WebSockets still open: 0$`, last)))
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("generation 0: %v", err)
 	}
