@@ -167,11 +167,10 @@ func (m *Map[K, V]) layout(n int) {
 // depth of 0 would be.
 func (m *Map[K, V]) index(h uint64) uint64 { return (h >> 32) >> (m.dshift & 63) }
 
-// hotAt returns the hot entry of hash h, without a bounds check: index is
-// always below 1<<depth.
-func (m *Map[K, V]) hotAt(h uint64) *hotTable[K, V] {
-	return (*hotTable[K, V])(unsafe.Add(unsafe.Pointer(unsafe.SliceData(m.hot)), uintptr(m.index(h))*unsafe.Sizeof(hotTable[K, V]{})))
-}
+// hotAt returns the hot entry of hash h. The index is always in range in a
+// map used correctly; the bounds check stays, so that a racing writer that
+// replaced the directory makes a lookup panic instead of reading past it.
+func (m *Map[K, V]) hotAt(h uint64) *hotTable[K, V] { return &m.hot[m.index(h)] }
 
 // layoutFor returns the directory depth and the groups per table for n
 // entries: one table while n fits in a table at most 7/8 full, else a power

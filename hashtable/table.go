@@ -117,6 +117,10 @@ func (t *table[K, V]) insertNew(h uint64, key K, val V) {
 // known.
 func (t *table[K, V]) place(p uint64, tag, side uint8, key K, val V) {
 	for i := uint64(1); ; i++ {
+		if i > t.mask+1 {
+			// Every group is full, which only a concurrent write does.
+			panic(errConcurrentWrites)
+		}
 		gr := &t.groups[p]
 		if b := matchEmptyOrDeleted(gr.ctrl); b != 0 {
 			j := b.first()
@@ -182,6 +186,9 @@ func (t *table[K, V]) dropTombstones(hash func(K) uint64) {
 				for {
 					if b = matchEmptyOrDeleted(t.groups[p].ctrl); b != 0 {
 						break
+					}
+					if d > t.mask {
+						panic(errConcurrentWrites) // as in place
 					}
 					d++
 					p = (p + d) & t.mask
