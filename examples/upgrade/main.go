@@ -15,8 +15,9 @@
 // program handles its signals before that moment: a reload may arrive at
 // once. fork.Upgrader.Serve serves and, once a successor is ready (or on
 // SIGTERM), drains without failing a request a client has sent. Every
-// request goes through slowlog's middleware; /debug/slowlog serves the
-// recent slow requests and per-route statistics as JSON. The TLS
+// request goes through slowlog's middleware; /debug/slowlog, on an internal
+// admin listener of its own (-admin), serves the recent slow requests and
+// per-route statistics as JSON. The TLS
 // certificate and key are read from DIR/cert.pem and DIR/key.pem through a
 // tlsutil.Reloader; when they are missing, the program makes a throwaway CA
 // (its certificate in DIR/ca.pem) and has it issue them for localhost,
@@ -76,14 +77,15 @@ func run(out io.Writer, args []string) int {
 	certDir := fs.String("certdir", filepath.Join(os.TempDir(), "sturdy-upgrade"), "directory of cert.pem and key.pem")
 	slow := fs.Duration("slow", 50*time.Millisecond, "log requests slower than this")
 	pidFile := fs.String("pidfile", "", "write the serving process's pid here (kill -HUP $(cat FILE) upgrades)")
+	admin := fs.String("admin", "127.0.0.1:8444", "internal address serving /debug/slowlog (inherited across upgrades; empty: none)")
 	fs.Usage = func() {
-		fmt.Fprint(out, `usage: upgrade [-addr host:port] [-certdir DIR] [-slow duration] [-pidfile FILE]
+		fmt.Fprint(out, `usage: upgrade [-addr host:port] [-admin host:port] [-certdir DIR] [-slow duration] [-pidfile FILE]
 
 An HTTPS server that upgrades itself in place without failing a request:
 kill -HUP re-executes the binary (the new process inherits the listening
 socket; the old one drains and exits once the new one is ready), kill -USR1
 re-reads the certificate files, kill -TERM drains and exits. /debug/slowlog
-lists the slow requests. Without DIR/cert.pem and DIR/key.pem it makes a
+on the internal -admin address lists the slow requests. Without DIR/cert.pem and DIR/key.pem it makes a
 throwaway CA (DIR/ca.pem) and a certificate for localhost.
 
 flags:
@@ -98,14 +100,14 @@ flags:
 	}
 	pid := os.Getpid()
 	say := func(format string, a ...any) { fmt.Fprintf(out, "pid %d: "+format+"\n", append([]any{pid}, a...)...) }
-	if err := serve(*addr, *certDir, *pidFile, *slow, say); err != nil {
+	if err := serve(*addr, *admin, *certDir, *pidFile, *slow, say); err != nil {
 		say("%v", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(addr, certDir, pidFile string, slow time.Duration, say func(string, ...any)) error {
+func serve(addr, adminAddr, certDir, pidFile string, slow time.Duration, say func(string, ...any)) error {
 	// Signals first: once Ready names this process (systemd's MAINPID, a
 	// PID file), a reload is sent here at once, and Go's default action
 	// for SIGHUP would be to exit, after the old process has handed over.
@@ -160,11 +162,24 @@ func serve(addr, certDir, pidFile string, slow time.Duration, say func(string, .
 		time.Sleep(slow + slow/2)
 		fmt.Fprintln(w, "that took a while")
 	})
-	mux.Handle("/debug/slowlog", sl.Handler())
 
 	ln, err := upg.Listen("tcp", addr)
 	if err != nil {
 		return err
+	}
+	// The slow log tells paths, timings and stacks: it is served on an
+	// internal listener of its own, never next to "/" on the public one.
+	if adminAddr != "" {
+		adminLn, err := upg.Listen("tcp", adminAddr)
+		if err != nil {
+			return err
+		}
+		adminMux := http.NewServeMux()
+		adminMux.Handle("/debug/slowlog", sl.Handler())
+		adminSrv := &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second}
+		go adminSrv.Serve(adminLn)
+		defer adminSrv.Close()
+		say("admin on http://%s/debug/slowlog", adminLn.Addr())
 	}
 	tlsConfig := tlsutil.ServerConfig()
 	tlsConfig.GetCertificate = reloader.GetCertificate

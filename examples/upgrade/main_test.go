@@ -105,7 +105,7 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 	ca := testpki.NewRoot(t)
 	writeLeaf(t, ca, dir)
 
-	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-certdir", dir, "-slow", "20ms")
+	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-admin", "127.0.0.2:0", "-certdir", dir, "-slow", "20ms")
 	cmd.Env = append(os.Environ(), serverEnv+"=1")
 	cmd.Stderr = io.Discard // zap's JSON lines for slow requests
 	stdout, err := cmd.StdoutPipe()
@@ -136,8 +136,9 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 		}
 	}()
 
-	m := out.wait(t, regexp.MustCompile(`^pid (\d+): serving https://(\S+)$`), hangGuard)
-	addr := m[2]
+	ms := out.waitAll(t, hangGuard, regexp.MustCompile(`^pid (\d+): serving https://(\S+)$`),
+		regexp.MustCompile(`^pid \d+: admin on (http://\S+)/debug/slowlog$`))
+	addr, adminBase := ms[0][2], ms[1][1]
 	// Half the clients reuse connections, half open one per request: the
 	// two ways a drain can drop a request.
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}, MaxIdleConnsPerHost: 8}
@@ -235,13 +236,23 @@ func TestZeroDowntimeUpgrades(t *testing.T) {
 	}
 	conn.Close()
 
-	// A slow request shows up in /debug/slowlog.
+	// A slow request shows up in /debug/slowlog, on the admin listener
+	// only: the public one does not serve it.
 	if resp, err := client.Get(base + "/slow"); err != nil {
 		t.Fatal(err)
 	} else {
 		resp.Body.Close()
 	}
-	resp, err := client.Get(base + "/debug/slowlog")
+	if resp, err := client.Get(base + "/debug/slowlog"); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "entries") {
+			t.Errorf("the public listener serves the slow log: %s", body)
+		}
+	}
+	resp, err := http.Get(adminBase + "/debug/slowlog")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +302,7 @@ func TestHelp(t *testing.T) {
 	if code := run(&out, []string{"-h"}); code != 0 {
 		t.Fatalf("run(-h) = %d, want 0", code)
 	}
-	for _, want := range []string{"usage: upgrade ", "kill -HUP", "-addr", "-certdir", "-slow"} {
+	for _, want := range []string{"usage: upgrade ", "kill -HUP", "-addr", "-admin", "-certdir", "-slow"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("-h output lacks %q:\n%s", want, out.String())
 		}
@@ -359,7 +370,7 @@ func TestReloadAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-certdir", dir, "-pidfile", pidFile)
+	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-admin", "", "-certdir", dir, "-pidfile", pidFile)
 	cmd.Env = append(os.Environ(), serverEnv+"=1", "NOTIFY_SOCKET="+sock)
 	cmd.Stdout, cmd.Stderr = logFile, io.Discard
 	if err := cmd.Start(); err != nil {
