@@ -94,9 +94,12 @@
 // processor fetches with it, so a hit in a large map waits for memory about
 // once. (An earlier version kept all control words in one dense array
 // apart from the slots, as Abseil's flat_hash_map does: misses in a map of
-// a million entries then stayed in cache, but every hit waited for two
-// cache misses one after the other, and hits are the common case. The
-// measurements are in the README.)
+// a million entries then stayed in cache, at 0.4 to 0.65 times the builtin
+// map, but every hit waited for two cache misses one after the other, and
+// hits are the common case: 881 ns per hit against 565 ns with the control
+// word beside its slots, under the runtime's hash, at a million entries
+// (builtin map 527 ns; with SipHash-2-4, 909 against 552; CPU time per
+// lookup, medians of 7 interleaved rounds).)
 //
 // Beside the directory of table pointers, the map keeps a second array with
 // what a lookup needs of each entry's table (its group array and mask), so
@@ -180,7 +183,9 @@
 // map does not re-seed again until it has doubled in size. With a fixed
 // seed it never re-seeds. Either way the map stays correct, and its memory
 // bounded by a small multiple of its entries, however bad the hash; only
-// its speed suffers.
+// its speed suffers. The tests hold it to that with a constant hash, with
+// DJBX33A (PHP's hash before 5.3.9) and with keys crafted against a known
+// seed; examples/flood shows the attack on a naive table next to a Map.
 //
 // # Iteration
 //
@@ -217,7 +222,9 @@
 // then marks the old ones retired and publishes the new state; inserts and
 // deletes that reach a retired shard start over on the new state, readers
 // are never blocked. Flood re-seeding happens at most once per doubling of
-// the whole map, however many shards report a flood.
+// the whole map, however many shards report a flood. Sync is tested
+// under the race detector with readers running through growth, tombstone
+// churn and re-seeding, and fuzzed against a model (a builtin map).
 //
 // Sync against a builtin map behind a sync.RWMutex under 90% reads on two
 // cores: the locked map runs on one core at a time, which spares it the
@@ -229,8 +236,9 @@
 //
 // # Lookups with byte slices
 //
-// GetBytes and GetBytesSync look up a []byte in a map whose keys are
-// strings without converting (and allocating) a string. They are functions
+// Get, Put (once the map has room), Delete, GetBytes and Hash allocate
+// nothing. GetBytes and GetBytesSync look up a []byte in a map whose keys
+// are strings without converting (and allocating) a string. They are functions
 // constrained to key types whose underlying type is string, so calling them
 // on a map with other keys does not compile.
 //
