@@ -22,7 +22,7 @@ func (fakeDB) ExecContext(ctx context.Context, query string) (int, error) { retu
 // readme is the slowlog snippet of the README, verbatim between the
 // markers, in the context it assumes: public is the mux the service's
 // public listener serves, admin the one its internal admin listener serves.
-func readme(ctx context.Context, logger *zap.Logger, db fakeDB, query string, charge func(context.Context) error, app http.Handler, public, admin *http.ServeMux) *slowlog.Log {
+func readme(ctx context.Context, logger *zap.Logger, db fakeDB, query string, charge func(context.Context) error, app http.Handler, public, admin *http.ServeMux, traceDir string) *slowlog.Log {
 	// README begin
 	l := slowlog.New(logger, // *zap.Logger; slowlog.NewSlog(slog.Default()) for log/slog users
 		slowlog.Tiers(
@@ -34,6 +34,8 @@ func readme(ctx context.Context, logger *zap.Logger, db fakeDB, query string, ch
 		slowlog.Watch(30*time.Second),                  // log a call still running after 30s, with its stack
 		slowlog.ContextFields(otelslowlog.TraceFields), // trace_id and span_id from the call's context
 		slowlog.OnSlow(otelslowlog.SpanEvent),          // a "slow call" event on the call's span
+		// why each slow call was slow: its line names a trace from Go's flight recorder
+		slowlog.FlightRecorder(slowlog.FlightConfig{Dir: traceDir}),
 	)
 	defer l.Close()
 
@@ -71,7 +73,7 @@ func TestREADME(t *testing.T) {
 	}
 	charged := false
 	public, admin := http.NewServeMux(), http.NewServeMux()
-	l := readme(context.Background(), zap.NewNop(), fakeDB{}, "SELECT 1", func(context.Context) error { charged = true; return nil }, http.NotFoundHandler(), public, admin)
+	l := readme(context.Background(), zap.NewNop(), fakeDB{}, "SELECT 1", func(context.Context) error { charged = true; return nil }, http.NotFoundHandler(), public, admin, t.TempDir())
 	if !charged {
 		t.Fatal("the snippet did not call charge")
 	}
