@@ -13,12 +13,20 @@ import (
 // for every input and allocates nothing: the string's bytes are read in
 // place.
 func Hash(k0, k1 uint64, key string) uint64 {
+	if useSipVec {
+		sd := seed{k0, k1}
+		return sipVec24(&sd, unsafe.StringData(key), len(key))
+	}
 	return sip24(k0, k1, unsafe.StringData(key), len(key))
 }
 
 // hash13 is Hash with SipHash-1-3: one compression round per 8-byte block
 // and three finalization rounds instead of two and four.
 func hash13(k0, k1 uint64, key string) uint64 {
+	if useSipVec {
+		sd := seed{k0, k1}
+		return sipVec13(&sd, unsafe.StringData(key), len(key))
+	}
 	return sip13(k0, k1, unsafe.StringData(key), len(key))
 }
 
@@ -434,11 +442,9 @@ func sipPath[K comparable](sip13 bool) hashPath {
 func hashKey[K comparable](path hashPath, hash func(k0, k1 uint64, key K) uint64, k0, k1 uint64, key K) uint64 {
 	switch path {
 	case pathString24:
-		s := (*string)(unsafe.Pointer(&key))
-		return sip24(k0, k1, unsafe.StringData(*s), len(*s))
+		return Hash(k0, k1, *(*string)(unsafe.Pointer(&key)))
 	case pathString13:
-		s := (*string)(unsafe.Pointer(&key))
-		return sip13(k0, k1, unsafe.StringData(*s), len(*s))
+		return hash13(k0, k1, *(*string)(unsafe.Pointer(&key)))
 	case pathUint24:
 		return HashUint64(k0, k1, *(*uint64)(unsafe.Pointer(&key)))
 	case pathUint13:

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/dchest/siphash"
 )
@@ -138,6 +139,31 @@ func checkSip(t *testing.T, k0, k1 uint64, p []byte) {
 	if got, want := hash13(k0, k1, string(p)), refSip(1, 3, k0, k1, p); got != want {
 		t.Fatalf("seed %#x %#x len %d: hash13 %#x, reference SipHash-1-3 %#x", k0, k1, len(p), got, want)
 	}
+	// Both implementations, in place (a read past the last byte of a key
+	// that ends a page faults): the scalar one, and the vector one where
+	// the processor has it.
+	ptr, sd := unsafe.SliceData(p), seed{k0, k1}
+	want24, want13 := siphash.Hash(k0, k1, p), refSip(1, 3, k0, k1, p)
+	if got := sip24(k0, k1, ptr, len(p)); got != want24 {
+		t.Fatalf("seed %#x %#x len %d: sip24 %#x, siphash.Hash %#x", k0, k1, len(p), got, want24)
+	}
+	if got := sip13(k0, k1, ptr, len(p)); got != want13 {
+		t.Fatalf("seed %#x %#x len %d: sip13 %#x, reference SipHash-1-3 %#x", k0, k1, len(p), got, want13)
+	}
+	if useSipVec {
+		if got := sipVec24(&sd, ptr, len(p)); got != want24 {
+			t.Fatalf("seed %#x %#x len %d: sipVec24 %#x, siphash.Hash %#x", k0, k1, len(p), got, want24)
+		}
+		if got := sipVec13(&sd, ptr, len(p)); got != want13 {
+			t.Fatalf("seed %#x %#x len %d: sipVec13 %#x, reference SipHash-1-3 %#x", k0, k1, len(p), got, want13)
+		}
+	}
+}
+
+// TestSipVecInUse says which SipHash this machine runs; the vector one is
+// checked by checkSip only where it runs.
+func TestSipVecInUse(t *testing.T) {
+	t.Logf("vector SipHash (AVX-512VL) in use: %v", useSipVec)
 }
 
 // TestHashEveryLengthAndAlignment runs Hash and hash13 over every length
@@ -147,7 +173,7 @@ func checkSip(t *testing.T, k0, k1 uint64, p []byte) {
 func TestHashEveryLengthAndAlignment(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
-	buf := make([]byte, 4096+512)
+	buf := guardedBuf(t, 4096+512)
 	for i := range buf {
 		buf[i] = byte(rng.Uint32())
 	}
@@ -218,7 +244,16 @@ func TestIntegerKeysHashWithSipHash13(t *testing.T) {
 // address), is found only if both hash it alike, and a map whose seed is
 // fixed finds it in the group Hash names.
 func TestGetHashInline(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it runs once with the vector SipHash (where the
+	// processor has it) and once with the scalar code written out in Get.
+	vec := useSipVec
+	defer func() { useSipVec = vec }()
+	for _, useSipVec = range []bool{vec, false} {
+		testGetHashInline(t)
+	}
+}
+
+func testGetHashInline(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	buf := make([]byte, 320)
 	for i := range buf {
@@ -241,7 +276,7 @@ func TestGetHashInline(t *testing.T) {
 			for off := range 8 {
 				k := string(buf[off : off+n])
 				if v, ok := m.Get(k); !ok || v != model[k] {
-					t.Fatalf("sip13 %v: Get of a %d-byte key at offset %d = %d, %v", sip13, n, off, v, ok)
+					t.Fatalf("sip13 %v, vector %v: Get of a %d-byte key at offset %d = %d, %v", sip13, useSipVec, n, off, v, ok)
 				}
 			}
 		}

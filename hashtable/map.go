@@ -216,7 +216,10 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	var h uint64
 	sd := m.sd()
 	// An if chain, not a switch: the common paths are tested first.
-	if p := m.path; p == pathString24 {
+	if p := m.path; p == pathString24 && useSipVec {
+		s := *(*string)(unsafe.Pointer(&key))
+		h = sipVec24(sd, unsafe.StringData(s), len(s))
+	} else if p == pathString24 {
 		// sip24, written out here: a lookup in a large map waits for
 		// memory, and the processor can start the next lookups' hashes
 		// meanwhile only if its window holds them; the call, its
@@ -358,8 +361,12 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	} else if p == pathFunc {
 		h = m.hash(sd.k0, sd.k1, key)
 	} else if p == pathString13 {
-		s := (*string)(unsafe.Pointer(&key))
-		h = sip13(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
+		s := *(*string)(unsafe.Pointer(&key))
+		if useSipVec {
+			h = sipVec13(sd, unsafe.StringData(s), len(s))
+		} else {
+			h = sip13(sd.k0, sd.k1, unsafe.StringData(s), len(s))
+		}
 	} else if p == pathUint24 {
 		h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
 	} else {
@@ -493,13 +500,11 @@ func (m *Map[K, V]) Put(key K, val V) {
 		sd := m.sd()
 		// An if chain, not a switch: the common paths are tested first.
 		if p := m.path; p == pathString24 {
-			s := (*string)(unsafe.Pointer(&key))
-			h = sip24(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
+			h = Hash(sd.k0, sd.k1, *(*string)(unsafe.Pointer(&key)))
 		} else if p == pathFunc {
 			h = m.hash(sd.k0, sd.k1, key)
 		} else if p == pathString13 {
-			s := (*string)(unsafe.Pointer(&key))
-			h = sip13(sd.k0, sd.k1, unsafe.StringData(*s), len(*s))
+			h = hash13(sd.k0, sd.k1, *(*string)(unsafe.Pointer(&key)))
 		} else if p == pathUint24 {
 			h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
 		} else {

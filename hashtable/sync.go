@@ -65,7 +65,7 @@ type Sync[K comparable, V any] struct {
 // syncState is a seed and the shards hashed under it. It is immutable once
 // published, apart from each shard's own synchronised fields.
 type syncState[K comparable, V any] struct {
-	k0, k1 uint64
+	seed
 	shift  uint // 64 - log2(len(shards))
 	shards []syncShard[K, V]
 }
@@ -174,7 +174,7 @@ func (s *Sync[K, V]) loadSlow() *syncState[K, V] {
 // newState returns n empty shards, each sized for per entries.
 func (s *Sync[K, V]) newState(k0, k1 uint64, n, per int) *syncState[K, V] {
 	st := &syncState[K, V]{
-		k0: k0, k1: k1,
+		seed:   seed{k0, k1},
 		shift:  64 - uint(bits.Len(uint(n-1))),
 		shards: make([]syncShard[K, V], n),
 	}
@@ -199,11 +199,19 @@ func (s *Sync[K, V]) Get(key K) (V, bool) {
 	var h uint64
 	switch s.path {
 	case pathString24:
-		p := (*string)(unsafe.Pointer(&key))
-		h = sip24(st.k0, st.k1, unsafe.StringData(*p), len(*p))
+		p := *(*string)(unsafe.Pointer(&key))
+		if useSipVec {
+			h = sipVec24(&st.seed, unsafe.StringData(p), len(p))
+		} else {
+			h = sip24(st.k0, st.k1, unsafe.StringData(p), len(p))
+		}
 	case pathString13:
-		p := (*string)(unsafe.Pointer(&key))
-		h = sip13(st.k0, st.k1, unsafe.StringData(*p), len(*p))
+		p := *(*string)(unsafe.Pointer(&key))
+		if useSipVec {
+			h = sipVec13(&st.seed, unsafe.StringData(p), len(p))
+		} else {
+			h = sip13(st.k0, st.k1, unsafe.StringData(p), len(p))
+		}
 	case pathUint24:
 		h = HashUint64(st.k0, st.k1, *(*uint64)(unsafe.Pointer(&key)))
 	case pathUint13:

@@ -1,0 +1,45 @@
+//go:build !purego
+
+package hashtable
+
+// useSipVec is set when the processor and the operating system support
+// AVX-512F and AVX-512VL: string keys are then hashed by sipVec24 and
+// sipVec13 instead of sip24 and sip13 (the same function, computed in
+// vector registers). Tests clear it to check the scalar code.
+var useSipVec = hasAVX512VL()
+
+// sipVec24 is sip24 with the seed sd, in vector registers. It must only be
+// called when useSipVec is set.
+//
+//go:noescape
+func sipVec24(sd *seed, p *byte, n int) uint64
+
+// sipVec13 is sip13 with the seed sd, in vector registers. It must only be
+// called when useSipVec is set.
+//
+//go:noescape
+func sipVec13(sd *seed, p *byte, n int) uint64
+
+func cpuid(leaf, sub uint32) (a, b, c, d uint32)
+
+func xgetbv() uint32
+
+// hasAVX512VL reports whether AVX-512F and AVX-512VL instructions may run:
+// the processor has them (CPUID leaf 7) and the operating system saves the
+// registers they use (XCR0: SSE, AVX, opmask and the upper ZMM state).
+func hasAVX512VL() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	if ecx1&(1<<27) == 0 { // OSXSAVE: xgetbv is available
+		return false
+	}
+	const xcr0AVX512 = 1<<1 | 1<<2 | 1<<5 | 1<<6 | 1<<7
+	if xgetbv()&xcr0AVX512 != xcr0AVX512 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<16) != 0 && ebx7&(1<<31) != 0 // AVX512F, AVX512VL
+}
