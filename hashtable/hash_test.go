@@ -142,7 +142,7 @@ func checkSip(t *testing.T, k0, k1 uint64, p []byte) {
 	// Both implementations, in place (a read past the last byte of a key
 	// that ends a page faults): the scalar one, and the vector one where
 	// the processor has it.
-	ptr, sd := unsafe.SliceData(p), seed{k0, k1}
+	ptr, sd := unsafe.SliceData(p), makeSeed(k0, k1)
 	want24, want13 := siphash.Hash(k0, k1, p), refSip(1, 3, k0, k1, p)
 	if got := sip24(k0, k1, ptr, len(p)); got != want24 {
 		t.Fatalf("seed %#x %#x len %d: sip24 %#x, siphash.Hash %#x", k0, k1, len(p), got, want24)

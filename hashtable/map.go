@@ -65,7 +65,18 @@ type Map[K comparable, V any] struct {
 // shows the raw fields of a Map it cannot call Format on (an unexported
 // field of a printed struct), and follows typed pointers when the verb does
 // not fit (%s, %d), but prints an unsafe.Pointer only as an address.
-type seed struct{ k0, k1 uint64 }
+//
+// v is the SipHash state the key starts from, (k0^c0, k0^c2, k1^c1,
+// k1^c3), in the order the vector code loads it (see sipvec_amd64.s).
+type seed struct {
+	k0, k1 uint64
+	v      [4]uint64
+}
+
+// makeSeed returns the seed (k0, k1).
+func makeSeed(k0, k1 uint64) seed {
+	return seed{k0, k1, [4]uint64{k0 ^ sipC0, k0 ^ sipC2, k1 ^ sipC1, k1 ^ sipC3}}
+}
 
 // Messages of the panics that report misuse, as the builtin map's fatal
 // errors word them, with the way out.
@@ -129,9 +140,10 @@ func (m *Map[K, V]) init(hash func(k0, k1 uint64, key K) uint64, path hashPath, 
 	m.path = path
 	m.stringKey = isStringKey[K]()
 	m.fixed = c.fixed
-	sd := &seed{c.k0, c.k1}
+	sd := new(seed)
+	*sd = makeSeed(c.k0, c.k1)
 	if !c.fixed {
-		sd.k0, sd.k1 = newSeed()
+		*sd = makeSeed(newSeed())
 	}
 	m.seed = unsafe.Pointer(sd)
 	m.capHint = c.capacity
@@ -669,7 +681,7 @@ func (m *Map[K, V]) Clear() {
 	m.used = 0
 	m.reseedFloor = 0
 	if !m.fixed {
-		m.sd().k0, m.sd().k1 = newSeed()
+		*m.sd() = makeSeed(newSeed())
 	}
 	m.end()
 }
@@ -726,7 +738,7 @@ func (m *Map[K, V]) grow(t *table[K, V]) {
 // so it also draws a new seed unless the seed is fixed.
 func (m *Map[K, V]) resize(t *table[K, V], groups int, mayReseed bool) {
 	if mayReseed && len(m.dir) == 1 && !m.fixed {
-		m.sd().k0, m.sd().k1 = newSeed()
+		*m.sd() = makeSeed(newSeed())
 	}
 	old := t.groups
 	t.gen++
@@ -855,7 +867,7 @@ func (m *Map[K, V]) rebuild(k0, k1 uint64) {
 	old := m.dir
 	oldDepth := m.depth
 	n := m.used
-	m.sd().k0, m.sd().k1 = k0, k1
+	*m.sd() = makeSeed(k0, k1)
 	m.layout(max(n, m.capHint))
 	m.used = n
 	for i := 0; i < len(old); {

@@ -23,12 +23,6 @@
 //	B ^= A             (v1, v3)
 //	A = (v0, v2 <<< 32)   the same VPSHUFD
 
-DATA sipInitA<>+0(SB)/8, $0x736f6d6570736575
-DATA sipInitA<>+8(SB)/8, $0x6c7967656e657261
-GLOBL sipInitA<>(SB), RODATA|NOPTR, $16
-DATA sipInitB<>+0(SB)/8, $0x646f72616e646f6d
-DATA sipInitB<>+8(SB)/8, $0x7465646279746573
-GLOBL sipInitB<>(SB), RODATA|NOPTR, $16
 DATA sipRot1<>+0(SB)/8, $13
 DATA sipRot1<>+8(SB)/8, $16
 GLOBL sipRot1<>(SB), RODATA|NOPTR, $16
@@ -41,11 +35,11 @@ GLOBL sipFin<>(SB), RODATA|NOPTR, $16
 
 #define ROUND \
 	VPADDQ X1, X0, X0; \
-	VPROLVQ X4, X1, X1; \
+	VPROLVQ sipRot1<>(SB), X1, X1; \
 	VPXOR X0, X1, X1; \
 	VPSHUFD $0x1E, X0, X0; \
 	VPADDQ X1, X0, X0; \
-	VPROLVQ X5, X1, X1; \
+	VPROLVQ sipRot2<>(SB), X1, X1; \
 	VPXOR X0, X1, X1; \
 	VPSHUFD $0x1E, X0, X0
 
@@ -54,12 +48,8 @@ TEXT ·sipVec24(SB), NOSPLIT, $0-32
 	MOVQ sd+0(FP), DI
 	MOVQ p+8(FP), SI
 	MOVQ n+16(FP), DX
-	VPBROADCASTQ 0(DI), X0
-	VPXOR sipInitA<>(SB), X0, X0
-	VPBROADCASTQ 8(DI), X1
-	VPXOR sipInitB<>(SB), X1, X1
-	VMOVDQU sipRot1<>(SB), X4
-	VMOVDQU sipRot2<>(SB), X5
+	VMOVDQU 16(DI), X0
+	VMOVDQU 32(DI), X1
 	MOVQ DX, CX
 	SHRQ $3, CX
 	JZ short
@@ -78,9 +68,8 @@ loop:
 	ANDQ $7, BX
 	JZ zero
 	MOVQ -8(SI)(BX*1), AX
-	MOVQ $64, CX
-	SHLQ $3, BX
-	SUBQ BX, CX
+	NEGQ BX
+	LEAQ 64(BX*8), CX
 	SHRQ CX, AX
 	JMP final
 short:
@@ -136,12 +125,8 @@ TEXT ·sipVec13(SB), NOSPLIT, $0-32
 	MOVQ sd+0(FP), DI
 	MOVQ p+8(FP), SI
 	MOVQ n+16(FP), DX
-	VPBROADCASTQ 0(DI), X0
-	VPXOR sipInitA<>(SB), X0, X0
-	VPBROADCASTQ 8(DI), X1
-	VPXOR sipInitB<>(SB), X1, X1
-	VMOVDQU sipRot1<>(SB), X4
-	VMOVDQU sipRot2<>(SB), X5
+	VMOVDQU 16(DI), X0
+	VMOVDQU 32(DI), X1
 	MOVQ DX, CX
 	SHRQ $3, CX
 	JZ short
@@ -159,9 +144,8 @@ loop:
 	ANDQ $7, BX
 	JZ zero
 	MOVQ -8(SI)(BX*1), AX
-	MOVQ $64, CX
-	SHLQ $3, BX
-	SUBQ BX, CX
+	NEGQ BX
+	LEAQ 64(BX*8), CX
 	SHRQ CX, AX
 	JMP final
 short:

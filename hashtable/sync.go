@@ -174,7 +174,7 @@ func (s *Sync[K, V]) loadSlow() *syncState[K, V] {
 // newState returns n empty shards, each sized for per entries.
 func (s *Sync[K, V]) newState(k0, k1 uint64, n, per int) *syncState[K, V] {
 	st := &syncState[K, V]{
-		seed:   seed{k0, k1},
+		seed:   makeSeed(k0, k1),
 		shift:  64 - uint(bits.Len(uint(n-1))),
 		shards: make([]syncShard[K, V], n),
 	}

@@ -68,7 +68,7 @@ func (s *Sync[K, V]) rebuildAll(old *syncState[K, V], flood bool) {
 		i := hashKey(s.path, s.hash, k0, k1, e.key) >> shift
 		parts[i] = append(parts[i], e)
 	}
-	st := &syncState[K, V]{seed: seed{k0, k1}, shift: shift, shards: make([]syncShard[K, V], n)}
+	st := &syncState[K, V]{seed: makeSeed(k0, k1), shift: shift, shards: make([]syncShard[K, V], n)}
 	for i := range st.shards {
 		sh := &st.shards[i]
 		s.fill(st, sh, newSyncTable[K, V](syncGroupsFor(max(len(parts[i]), s.shardCap))), parts[i])
