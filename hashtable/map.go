@@ -226,11 +226,16 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	}
 	// hashKey, inline: the common paths call SipHash directly.
 	var h uint64
+	var g *group[K, V] // the home group, when the hash found it
 	sd := m.sd()
 	// An if chain, not a switch: the common paths are tested first.
 	if p := m.path; p == pathString24 && useSipVec {
+		// The hash, the home group's address and a prefetch of its
+		// slots, in one call.
 		s := *(*string)(unsafe.Pointer(&key))
-		h = sipVec24(sd, unsafe.StringData(s), len(s))
+		var gp unsafe.Pointer
+		h, gp = sipVecProbe24(unsafe.Pointer(m), unsafe.StringData(s), len(s), unsafe.Sizeof(group[K, V]{}))
+		g = (*group[K, V])(gp)
 	} else if p == pathString24 {
 		// sip24, written out here: a lookup in a large map waits for
 		// memory, and the processor can start the next lookups' hashes
@@ -389,8 +394,10 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	// string key by its length and data pointer), and a miss that ends in
 	// the home group. Everything else, including a string key equal in
 	// bytes but not in address, goes to getSlow.
-	t := m.hotAt(h)
-	g := t.group((h >> 7) & t.mask)
+	if g == nil {
+		t := m.hotAt(h)
+		g = t.group((h >> 7) & t.mask)
+	}
 	c := g.ctrl
 	b := matchTag(c, h&0x7f)
 	if b != 0 {

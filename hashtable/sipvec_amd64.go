@@ -2,6 +2,8 @@
 
 package hashtable
 
+import "unsafe"
+
 // useSipVec is set when the processor and the operating system support
 // AVX-512F and AVX-512VL: string keys are then hashed by sipVec24 and
 // sipVec13 instead of sip24 and sip13 (the same function, computed in
@@ -43,3 +45,11 @@ func hasAVX512VL() bool {
 	_, ebx7, _, _ := cpuid(7, 0)
 	return ebx7&(1<<16) != 0 && ebx7&(1<<31) != 0 // AVX512F, AVX512VL
 }
+
+// sipVecProbe24 is sipVec24 for the Map at m, returning also the address
+// of the key's home group, whose slots it has asked the processor to
+// fetch (see sipvec_amd64.s). groupSize is the size of the Map's groups.
+// It must only be called when useSipVec is set.
+//
+//go:noescape
+func sipVecProbe24(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (h uint64, gp unsafe.Pointer)

@@ -43,157 +43,141 @@ GLOBL sipFin<>(SB), RODATA|NOPTR, $16
 	VPXOR X0, X1, X1; \
 	VPSHUFD $0x1E, X0, X0
 
+// SIPHASH leaves the SipHash of the DX bytes at SI, under the seed at DI,
+// in AX. CROUNDS and DROUNDS are its compression and finalization rounds.
+// After the whole 8-byte blocks, the last n&7 bytes are the 8 bytes that
+// end the key, shifted right; a key under 8 bytes is read in pieces that
+// never pass its end.
+#define SIPHASH \
+	VMOVDQU 16(DI), X0; \
+	VMOVDQU 32(DI), X1; \
+	MOVQ DX, CX; \
+	SHRQ $3, CX; \
+	JZ short; \
+loop: \
+	VMOVQ (SI), X2; \
+	VPSLLDQ $8, X2, X3; \
+	VPXOR X3, X1, X1; \
+	CROUNDS; \
+	VPXOR X2, X0, X0; \
+	ADDQ $8, SI; \
+	DECQ CX; \
+	JNZ loop; \
+	MOVQ DX, BX; \
+	ANDQ $7, BX; \
+	JZ zero; \
+	MOVQ -8(SI)(BX*1), AX; \
+	NEGQ BX; \
+	LEAQ 64(BX*8), CX; \
+	SHRQ CX, AX; \
+	JMP final; \
+short: \
+	CMPQ DX, $4; \
+	JB tiny; \
+	MOVLQZX (SI), AX; \
+	MOVLQZX -4(SI)(DX*1), BX; \
+	LEAQ -32(DX*8), CX; \
+	SHLQ CX, BX; \
+	ORQ BX, AX; \
+	JMP final; \
+tiny: \
+	TESTQ DX, DX; \
+	JZ zero; \
+	MOVBQZX (SI), AX; \
+	MOVQ DX, CX; \
+	SHRQ $1, CX; \
+	MOVBQZX (SI)(CX*1), BX; \
+	SHLQ $3, CX; \
+	SHLQ CX, BX; \
+	ORQ BX, AX; \
+	MOVBQZX -1(SI)(DX*1), BX; \
+	LEAQ -8(DX*8), CX; \
+	SHLQ CX, BX; \
+	ORQ BX, AX; \
+	JMP final; \
+zero: \
+	XORQ AX, AX; \
+final: \
+	SHLQ $56, DX; \
+	ORQ DX, AX; \
+	VMOVQ AX, X2; \
+	VPSLLDQ $8, X2, X3; \
+	VPXOR X3, X1, X1; \
+	CROUNDS; \
+	VPXOR X2, X0, X0; \
+	VPXOR sipFin<>(SB), X0, X0; \
+	DROUNDS; \
+	VPXOR X1, X0, X0; \
+	VPSHUFD $0x4E, X0, X1; \
+	VPXOR X1, X0, X0; \
+	VMOVQ X0, AX;
+
 // func sipVec24(sd *seed, p *byte, n int) uint64
 TEXT ·sipVec24(SB), NOSPLIT, $0-32
+#define CROUNDS ROUND; ROUND
+#define DROUNDS ROUND; ROUND; ROUND; ROUND
 	MOVQ sd+0(FP), DI
 	MOVQ p+8(FP), SI
 	MOVQ n+16(FP), DX
-	VMOVDQU 16(DI), X0
-	VMOVDQU 32(DI), X1
-	MOVQ DX, CX
-	SHRQ $3, CX
-	JZ short
-loop:
-	VMOVQ (SI), X2
-	VPSLLDQ $8, X2, X3
-	VPXOR X3, X1, X1
-	ROUND
-	ROUND
-	VPXOR X2, X0, X0
-	ADDQ $8, SI
-	DECQ CX
-	JNZ loop
-	// The last n&7 bytes: the 8 bytes that end the key, shifted right.
-	MOVQ DX, BX
-	ANDQ $7, BX
-	JZ zero
-	MOVQ -8(SI)(BX*1), AX
-	NEGQ BX
-	LEAQ 64(BX*8), CX
-	SHRQ CX, AX
-	JMP final
-short:
-	// n < 8: never read past the key.
-	CMPQ DX, $4
-	JB tiny
-	MOVLQZX (SI), AX
-	MOVLQZX -4(SI)(DX*1), BX
-	LEAQ -32(DX*8), CX
-	SHLQ CX, BX
-	ORQ BX, AX
-	JMP final
-tiny:
-	TESTQ DX, DX
-	JZ zero
-	MOVBQZX (SI), AX
-	MOVQ DX, CX
-	SHRQ $1, CX
-	MOVBQZX (SI)(CX*1), BX
-	SHLQ $3, CX
-	SHLQ CX, BX
-	ORQ BX, AX
-	MOVBQZX -1(SI)(DX*1), BX
-	LEAQ -8(DX*8), CX
-	SHLQ CX, BX
-	ORQ BX, AX
-	JMP final
-zero:
-	XORQ AX, AX
-final:
-	SHLQ $56, DX
-	ORQ DX, AX
-	VMOVQ AX, X2
-	VPSLLDQ $8, X2, X3
-	VPXOR X3, X1, X1
-	ROUND
-	ROUND
-	VPXOR X2, X0, X0
-	VPXOR sipFin<>(SB), X0, X0
-	ROUND
-	ROUND
-	ROUND
-	ROUND
-	VPXOR X1, X0, X0
-	VPSHUFD $0x4E, X0, X1
-	VPXOR X1, X0, X0
-	VMOVQ X0, AX
+	SIPHASH
 	MOVQ AX, ret+24(FP)
 	RET
+
+// func sipVecProbe24(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (h uint64, gp unsafe.Pointer)
+//
+// sipVecProbe24 is sipVec24 for a Map, which m points to, and then the
+// start of its probe: the address of the key's home group, and a
+// prefetch of that group's slots, so that their cache lines are on their
+// way while Get reads the control word (Go has no prefetch instruction of
+// its own). It reads the Map's fields hot (a slice at offset 0), dshift
+// (offset 24) and seed (offset 32); TestSipVecProbeLayout checks those
+// offsets. gp is nil when the directory index is out of range, which only a
+// racing writer causes; Get then takes its ordinary path, which panics.
+TEXT ·sipVecProbe24(SB), NOSPLIT, $0-48
+	MOVQ m+0(FP), R12
+	MOVQ 32(R12), DI
+	MOVQ p+8(FP), SI
+	MOVQ n+16(FP), DX
+	SIPHASH
+	MOVQ AX, h+32(FP)
+	// Directory index: (h >> 32) >> dshift, below len(hot).
+	MOVQ AX, R8
+	SHRQ $32, R8
+	MOVQ 24(R12), CX
+	SHRQ CX, R8
+	CMPQ R8, 8(R12)
+	JAE outside
+	SHLQ $4, R8
+	ADDQ 0(R12), R8
+	// Home group: groups + ((h >> 7) & mask) * groupSize.
+	MOVQ AX, R9
+	SHRQ $7, R9
+	ANDQ 8(R8), R9
+	IMULQ groupSize+24(FP), R9
+	ADDQ 0(R8), R9
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	MOVQ R9, gp+40(FP)
+	RET
+outside:
+	MOVQ $0, gp+40(FP)
+	RET
+#undef CROUNDS
+#undef DROUNDS
 
 // func sipVec13(sd *seed, p *byte, n int) uint64
 TEXT ·sipVec13(SB), NOSPLIT, $0-32
+#define CROUNDS ROUND
+#define DROUNDS ROUND; ROUND; ROUND
 	MOVQ sd+0(FP), DI
 	MOVQ p+8(FP), SI
 	MOVQ n+16(FP), DX
-	VMOVDQU 16(DI), X0
-	VMOVDQU 32(DI), X1
-	MOVQ DX, CX
-	SHRQ $3, CX
-	JZ short
-loop:
-	VMOVQ (SI), X2
-	VPSLLDQ $8, X2, X3
-	VPXOR X3, X1, X1
-	ROUND
-	VPXOR X2, X0, X0
-	ADDQ $8, SI
-	DECQ CX
-	JNZ loop
-	// The last n&7 bytes: the 8 bytes that end the key, shifted right.
-	MOVQ DX, BX
-	ANDQ $7, BX
-	JZ zero
-	MOVQ -8(SI)(BX*1), AX
-	NEGQ BX
-	LEAQ 64(BX*8), CX
-	SHRQ CX, AX
-	JMP final
-short:
-	// n < 8: never read past the key.
-	CMPQ DX, $4
-	JB tiny
-	MOVLQZX (SI), AX
-	MOVLQZX -4(SI)(DX*1), BX
-	LEAQ -32(DX*8), CX
-	SHLQ CX, BX
-	ORQ BX, AX
-	JMP final
-tiny:
-	TESTQ DX, DX
-	JZ zero
-	MOVBQZX (SI), AX
-	MOVQ DX, CX
-	SHRQ $1, CX
-	MOVBQZX (SI)(CX*1), BX
-	SHLQ $3, CX
-	SHLQ CX, BX
-	ORQ BX, AX
-	MOVBQZX -1(SI)(DX*1), BX
-	LEAQ -8(DX*8), CX
-	SHLQ CX, BX
-	ORQ BX, AX
-	JMP final
-zero:
-	XORQ AX, AX
-final:
-	SHLQ $56, DX
-	ORQ DX, AX
-	VMOVQ AX, X2
-	VPSLLDQ $8, X2, X3
-	VPXOR X3, X1, X1
-	ROUND
-	VPXOR X2, X0, X0
-	VPXOR sipFin<>(SB), X0, X0
-	ROUND
-	ROUND
-	ROUND
-	VPXOR X1, X0, X0
-	VPSHUFD $0x4E, X0, X1
-	VPXOR X1, X0, X0
-	VMOVQ X0, AX
+	SIPHASH
 	MOVQ AX, ret+24(FP)
 	RET
-
+#undef CROUNDS
+#undef DROUNDS
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX

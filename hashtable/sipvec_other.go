@@ -2,9 +2,16 @@
 
 package hashtable
 
+import "unsafe"
+
 // useSipVec is false where there is no vector SipHash: see sipvec_amd64.go.
 var useSipVec = false
 
 func sipVec24(sd *seed, p *byte, n int) uint64 { return sip24(sd.k0, sd.k1, p, n) }
 
 func sipVec13(sd *seed, p *byte, n int) uint64 { return sip13(sd.k0, sd.k1, p, n) }
+
+// sipVecProbe24 is never called where useSipVec is false.
+func sipVecProbe24(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (uint64, unsafe.Pointer) {
+	panic("hashtable: sipVecProbe24 called without vector SipHash")
+}
