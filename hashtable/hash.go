@@ -14,8 +14,7 @@ import (
 // place.
 func Hash(k0, k1 uint64, key string) uint64 {
 	if useSipVec {
-		sd := makeSeed(k0, k1)
-		return sipVec24(&sd, unsafe.StringData(key), len(key))
+		return sipVec24(k0, k1, unsafe.StringData(key), len(key))
 	}
 	return sip24(k0, k1, unsafe.StringData(key), len(key))
 }
@@ -24,8 +23,7 @@ func Hash(k0, k1 uint64, key string) uint64 {
 // and three finalization rounds instead of two and four.
 func hash13(k0, k1 uint64, key string) uint64 {
 	if useSipVec {
-		sd := makeSeed(k0, k1)
-		return sipVec13(&sd, unsafe.StringData(key), len(key))
+		return sipVec13(k0, k1, unsafe.StringData(key), len(key))
 	}
 	return sip13(k0, k1, unsafe.StringData(key), len(key))
 }

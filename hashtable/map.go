@@ -380,7 +380,7 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	} else if p == pathString13 {
 		s := *(*string)(unsafe.Pointer(&key))
 		if useSipVec {
-			h = sipVec13(sd, unsafe.StringData(s), len(s))
+			h = sipVec13(sd.k0, sd.k1, unsafe.StringData(s), len(s))
 		} else {
 			h = sip13(sd.k0, sd.k1, unsafe.StringData(s), len(s))
 		}

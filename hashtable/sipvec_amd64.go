@@ -10,17 +10,17 @@ import "unsafe"
 // vector registers). Tests clear it to check the scalar code.
 var useSipVec = hasAVX512VL()
 
-// sipVec24 is sip24 with the seed sd, in vector registers. It must only be
+// sipVec24 is sip24 in vector registers. It must only be
 // called when useSipVec is set.
 //
 //go:noescape
-func sipVec24(sd *seed, p *byte, n int) uint64
+func sipVec24(k0, k1 uint64, p *byte, n int) uint64
 
-// sipVec13 is sip13 with the seed sd, in vector registers. It must only be
+// sipVec13 is sip13 in vector registers. It must only be
 // called when useSipVec is set.
 //
 //go:noescape
-func sipVec13(sd *seed, p *byte, n int) uint64
+func sipVec13(k0, k1 uint64, p *byte, n int) uint64
 
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 

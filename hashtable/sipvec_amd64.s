@@ -23,6 +23,12 @@
 //	B ^= A             (v1, v3)
 //	A = (v0, v2 <<< 32)   the same VPSHUFD
 
+DATA sipInitA<>+0(SB)/8, $0x736f6d6570736575
+DATA sipInitA<>+8(SB)/8, $0x6c7967656e657261
+GLOBL sipInitA<>(SB), RODATA|NOPTR, $16
+DATA sipInitB<>+0(SB)/8, $0x646f72616e646f6d
+DATA sipInitB<>+8(SB)/8, $0x7465646279746573
+GLOBL sipInitB<>(SB), RODATA|NOPTR, $16
 DATA sipRot1<>+0(SB)/8, $13
 DATA sipRot1<>+8(SB)/8, $16
 GLOBL sipRot1<>(SB), RODATA|NOPTR, $16
@@ -43,14 +49,12 @@ GLOBL sipFin<>(SB), RODATA|NOPTR, $16
 	VPXOR X0, X1, X1; \
 	VPSHUFD $0x1E, X0, X0
 
-// SIPHASH leaves the SipHash of the DX bytes at SI, under the seed at DI,
-// in AX. CROUNDS and DROUNDS are its compression and finalization rounds.
+// SIPHASH leaves the SipHash of the DX bytes at SI in AX, starting from
+// the state in X0 and X1. CROUNDS and DROUNDS are its compression and finalization rounds.
 // After the whole 8-byte blocks, the last n&7 bytes are the 8 bytes that
 // end the key, shifted right; a key under 8 bytes is read in pieces that
 // never pass its end.
 #define SIPHASH \
-	VMOVDQU 16(DI), X0; \
-	VMOVDQU 32(DI), X1; \
 	MOVQ DX, CX; \
 	SHRQ $3, CX; \
 	JZ short; \
@@ -112,15 +116,25 @@ final: \
 	VPXOR X1, X0, X0; \
 	VMOVQ X0, AX;
 
-// func sipVec24(sd *seed, p *byte, n int) uint64
-TEXT ·sipVec24(SB), NOSPLIT, $0-32
+// KEYS starts the state from the key (k0, k1) passed as the first two
+// arguments. (Loading it whole from a seed just stored on the caller's
+// stack would wait for the stores: a 16-byte load is not forwarded from
+// two 8-byte stores.)
+#define KEYS \
+	VPBROADCASTQ k0+0(FP), X0; \
+	VPXOR sipInitA<>(SB), X0, X0; \
+	VPBROADCASTQ k1+8(FP), X1; \
+	VPXOR sipInitB<>(SB), X1, X1
+
+// func sipVec24(k0, k1 uint64, p *byte, n int) uint64
+TEXT ·sipVec24(SB), NOSPLIT, $0-40
 #define CROUNDS ROUND; ROUND
 #define DROUNDS ROUND; ROUND; ROUND; ROUND
-	MOVQ sd+0(FP), DI
-	MOVQ p+8(FP), SI
-	MOVQ n+16(FP), DX
+	KEYS
+	MOVQ p+16(FP), SI
+	MOVQ n+24(FP), DX
 	SIPHASH
-	MOVQ AX, ret+24(FP)
+	MOVQ AX, ret+32(FP)
 	RET
 
 // func sipVecProbe24(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (h uint64, gp unsafe.Pointer)
@@ -136,6 +150,8 @@ TEXT ·sipVec24(SB), NOSPLIT, $0-32
 TEXT ·sipVecProbe24(SB), NOSPLIT, $0-48
 	MOVQ m+0(FP), R12
 	MOVQ 32(R12), DI
+	VMOVDQU 16(DI), X0
+	VMOVDQU 32(DI), X1
 	MOVQ p+8(FP), SI
 	MOVQ n+16(FP), DX
 	SIPHASH
@@ -166,15 +182,15 @@ outside:
 #undef CROUNDS
 #undef DROUNDS
 
-// func sipVec13(sd *seed, p *byte, n int) uint64
-TEXT ·sipVec13(SB), NOSPLIT, $0-32
+// func sipVec13(k0, k1 uint64, p *byte, n int) uint64
+TEXT ·sipVec13(SB), NOSPLIT, $0-40
 #define CROUNDS ROUND
 #define DROUNDS ROUND; ROUND; ROUND
-	MOVQ sd+0(FP), DI
-	MOVQ p+8(FP), SI
-	MOVQ n+16(FP), DX
+	KEYS
+	MOVQ p+16(FP), SI
+	MOVQ n+24(FP), DX
 	SIPHASH
-	MOVQ AX, ret+24(FP)
+	MOVQ AX, ret+32(FP)
 	RET
 #undef CROUNDS
 #undef DROUNDS

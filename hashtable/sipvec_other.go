@@ -7,9 +7,9 @@ import "unsafe"
 // useSipVec is false where there is no vector SipHash: see sipvec_amd64.go.
 var useSipVec = false
 
-func sipVec24(sd *seed, p *byte, n int) uint64 { return sip24(sd.k0, sd.k1, p, n) }
+func sipVec24(k0, k1 uint64, p *byte, n int) uint64 { return sip24(k0, k1, p, n) }
 
-func sipVec13(sd *seed, p *byte, n int) uint64 { return sip13(sd.k0, sd.k1, p, n) }
+func sipVec13(k0, k1 uint64, p *byte, n int) uint64 { return sip13(k0, k1, p, n) }
 
 // sipVecProbe24 is never called where useSipVec is false.
 func sipVecProbe24(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (uint64, unsafe.Pointer) {

@@ -201,14 +201,14 @@ func (s *Sync[K, V]) Get(key K) (V, bool) {
 	case pathString24:
 		p := *(*string)(unsafe.Pointer(&key))
 		if useSipVec {
-			h = sipVec24(&st.seed, unsafe.StringData(p), len(p))
+			h = sipVec24(st.k0, st.k1, unsafe.StringData(p), len(p))
 		} else {
 			h = sip24(st.k0, st.k1, unsafe.StringData(p), len(p))
 		}
 	case pathString13:
 		p := *(*string)(unsafe.Pointer(&key))
 		if useSipVec {
-			h = sipVec13(&st.seed, unsafe.StringData(p), len(p))
+			h = sipVec13(st.k0, st.k1, unsafe.StringData(p), len(p))
 		} else {
 			h = sip13(st.k0, st.k1, unsafe.StringData(p), len(p))
 		}
