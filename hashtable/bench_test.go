@@ -378,7 +378,14 @@ func BenchmarkFlood(b *testing.B) {
 // BenchmarkSync runs 90% Get and 10% Put of 10000 20-byte keys from every
 // core at once: Sync with SipHash-2-4 (hashtable) and SipHash-1-3
 // (hashtable13), sync.Map, and a builtin map behind a sync.RWMutex.
-func BenchmarkSync(b *testing.B) {
+func BenchmarkSync(b *testing.B) { benchSync(b, 26) }
+
+// BenchmarkSyncReads is BenchmarkSync with reads only.
+func BenchmarkSyncReads(b *testing.B) { benchSync(b, 0) }
+
+// benchSync runs the maps under writes/256 puts of present keys, the rest
+// gets.
+func benchSync(b *testing.B, writes uint32) {
 	keys := benchKeys(10000, 4)
 	mixed := func(b *testing.B, get func(string), put func(string, int)) {
 		b.ReportAllocs()
@@ -389,7 +396,7 @@ func BenchmarkSync(b *testing.B) {
 			for pb.Next() {
 				r := rng.Uint32()
 				k := keys[r%uint32(len(keys))]
-				if r>>24 < 26 { // 26/256 ≈ 10%
+				if r>>24 < writes {
 					put(k, int(r))
 				} else {
 					get(k)
