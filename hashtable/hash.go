@@ -13,18 +13,12 @@ import (
 // for every input and allocates nothing: the string's bytes are read in
 // place.
 func Hash(k0, k1 uint64, key string) uint64 {
-	if useSipVec {
-		return sipVec24(k0, k1, unsafe.StringData(key), len(key))
-	}
 	return sip24(k0, k1, unsafe.StringData(key), len(key))
 }
 
 // hash13 is Hash with SipHash-1-3: one compression round per 8-byte block
 // and three finalization rounds instead of two and four.
 func hash13(k0, k1 uint64, key string) uint64 {
-	if useSipVec {
-		return sipVec13(k0, k1, unsafe.StringData(key), len(key))
-	}
 	return sip13(k0, k1, unsafe.StringData(key), len(key))
 }
 

@@ -246,8 +246,9 @@ func TestIntegerKeysHashWithSipHash13(t *testing.T) {
 func TestGetHashInline(t *testing.T) {
 	// Not parallel: it runs once with the vector SipHash (where the
 	// processor has it) and once with the scalar code written out in Get.
-	vec := useSipVec
-	defer func() { useSipVec = vec }()
+	vec, depth := useSipVec, vecMinDepth
+	defer func() { useSipVec, vecMinDepth = vec, depth }()
+	vecMinDepth = 0 // the vector code in maps of every size
 	for _, useSipVec = range []bool{vec, false} {
 		testGetHashInline(t)
 	}
@@ -278,6 +279,35 @@ func testGetHashInline(t *testing.T) {
 				if v, ok := m.Get(k); !ok || v != model[k] {
 					t.Fatalf("sip13 %v, vector %v: Get of a %d-byte key at offset %d = %d, %v", sip13, useSipVec, n, off, v, ok)
 				}
+			}
+		}
+		checkInvariants(t, m)
+	}
+}
+
+// TestVectorHashAcrossSizes grows a map from empty past vecMinDepth, where
+// Put and Get switch from the scalar SipHash to the vector one (where the
+// processor has it): every key stored while the map was small is found
+// once it is large, and the other way round.
+func TestVectorHashAcrossSizes(t *testing.T) {
+	t.Parallel()
+	keys := benchKeys(60000, 11)
+	for _, sip13 := range []bool{false, true} {
+		var opts []Option
+		if sip13 {
+			opts = append(opts, WithSipHash13())
+		}
+		m := New[string, int](opts...)
+		for i, k := range keys {
+			m.Put(k, i)
+		}
+		if m.depth < vecMinDepth {
+			t.Fatalf("60000 keys: depth %d, below vecMinDepth %d", m.depth, vecMinDepth)
+		}
+		for i, k := range keys {
+			// A copy, so the lookup cannot match by address.
+			if v, ok := m.Get(string([]byte(k))); !ok || v != i {
+				t.Fatalf("sip13 %v: Get(key %d) = %d, %v", sip13, i, v, ok)
 			}
 		}
 		checkInvariants(t, m)
