@@ -313,3 +313,34 @@ func TestVectorHashAcrossSizes(t *testing.T) {
 		checkInvariants(t, m)
 	}
 }
+
+// TestVectorHashIntegerKeys is TestVectorHashAcrossSizes for 64-bit integer
+// keys, which large maps hash with the vector SipHash-2-4 of their 8 bytes
+// in memory: it must equal HashUint64 of their value.
+func TestVectorHashIntegerKeys(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(12, 13))
+	for range 1000 {
+		k0, k1, x := rng.Uint64(), rng.Uint64(), rng.Uint64()
+		if got, want := sipVec24(k0, k1, (*byte)(unsafe.Pointer(&x)), 8), HashUint64(k0, k1, x); got != want {
+			t.Fatalf("seed %#x %#x key %#x: sipVec24 of its bytes %#x, HashUint64 %#x", k0, k1, x, got, want)
+		}
+	}
+	keys := make([]int64, 60000)
+	for i := range keys {
+		keys[i] = int64(rng.Uint64()) // half of them negative
+	}
+	m := New[int64, int]()
+	for i, k := range keys {
+		m.Put(k, i)
+	}
+	if m.depth < vecMinDepth {
+		t.Fatalf("60000 keys: depth %d, below vecMinDepth %d", m.depth, vecMinDepth)
+	}
+	for i, k := range keys {
+		if v, ok := m.Get(k); !ok || v != i {
+			t.Fatalf("Get(%d) = %d, %v", k, v, ok)
+		}
+	}
+	checkInvariants(t, m)
+}

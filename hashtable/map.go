@@ -384,6 +384,12 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 		} else {
 			h = sip13(sd.k0, sd.k1, unsafe.StringData(s), len(s))
 		}
+	} else if p == pathUint24 && m.vec() {
+		// HashUint64 is SipHash-2-4 of the key's 8 little-endian bytes,
+		// which is how the key sits in memory.
+		var gp unsafe.Pointer
+		h, gp = sipVecProbe24(unsafe.Pointer(m), (*byte)(unsafe.Pointer(&key)), 8, unsafe.Sizeof(group[K, V]{}))
+		g = (*group[K, V])(gp)
 	} else if p == pathUint24 {
 		h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
 	} else {
@@ -548,7 +554,11 @@ func (m *Map[K, V]) Put(key K, val V) {
 				h = sip13(sd.k0, sd.k1, unsafe.StringData(s), len(s))
 			}
 		} else if p == pathUint24 {
-			h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
+			if m.vec() {
+				h = sipVec24(sd.k0, sd.k1, (*byte)(unsafe.Pointer(&key)), 8)
+			} else {
+				h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
+			}
 		} else {
 			h = hashUint64_13(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
 		}
