@@ -205,8 +205,8 @@ func BenchmarkGetChained(b *testing.B) {
 					keys := benchKeys(n, 1)
 					next := rand.New(rand.NewPCG(uint64(n), 5)).Perm(n)
 					b.ReportAllocs()
-					cpu := benchcpu.Start()
-					defer cpu.Report(b, 1)
+					var cpu benchcpu.Meter // started once the map is built
+					defer func() { cpu.Report(b, 1) }()
 					j := 0
 					switch impl {
 					case "hashtable":
@@ -215,6 +215,7 @@ func BenchmarkGetChained(b *testing.B) {
 							m.Put(k, next[i])
 						}
 						b.ResetTimer()
+						cpu = benchcpu.Start()
 						for b.Loop() {
 							v, ok := m.Get(keys[j])
 							if !ok {
@@ -228,6 +229,7 @@ func BenchmarkGetChained(b *testing.B) {
 							m[k] = next[i]
 						}
 						b.ResetTimer()
+						cpu = benchcpu.Start()
 						for b.Loop() {
 							v, ok := m[keys[j]]
 							if !ok {
@@ -491,6 +493,60 @@ func BenchmarkHash(b *testing.B) {
 				sink += c.hash(k)
 			}
 			benchSink = sink
+		})
+	}
+}
+
+// BenchmarkGetInt looks up present random int64 keys, in the order they
+// were inserted, in a Map and in the builtin map.
+func BenchmarkGetInt(b *testing.B) {
+	for _, impl := range []string{"hashtable", "builtin"} {
+		b.Run(impl, func(b *testing.B) {
+			for _, n := range benchSizes {
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(uint64(n), 8))
+					keys := make([]int64, n)
+					for i := range keys {
+						keys[i] = int64(rng.Uint64())
+					}
+					b.ReportAllocs()
+					var cpu benchcpu.Meter // started once the map is built
+					defer func() { cpu.Report(b, 1) }()
+					j := 0
+					switch impl {
+					case "hashtable":
+						m := New[int64, int]()
+						for i, k := range keys {
+							m.Put(k, i)
+						}
+						b.ResetTimer()
+						cpu = benchcpu.Start()
+						for b.Loop() {
+							if _, ok := m.Get(keys[j]); !ok {
+								b.Fatalf("key %d missing", keys[j])
+							}
+							if j++; j == len(keys) {
+								j = 0
+							}
+						}
+					case "builtin":
+						m := make(map[int64]int)
+						for i, k := range keys {
+							m[k] = i
+						}
+						b.ResetTimer()
+						cpu = benchcpu.Start()
+						for b.Loop() {
+							if _, ok := m[keys[j]]; !ok {
+								b.Fatalf("key %d missing", keys[j])
+							}
+							if j++; j == len(keys) {
+								j = 0
+							}
+						}
+					}
+				})
+			}
 		})
 	}
 }

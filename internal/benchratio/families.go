@@ -77,6 +77,8 @@ var families = []family{
 		Label: "miss: hashtable (SipHash-2-4) vs builtin map"},
 	{Name: "Get", Pkg: "./hashtable", Ours: "^Get$/^tableonly$/", Base: "^Get$/^builtin$/", Only: "/miss$", Unit: "cpu",
 		Label: "miss: our table with the runtime's hash vs builtin map"},
+	{Name: "GetInt", Pkg: "./hashtable", Ours: "^GetInt$/^hashtable$/", Base: "^GetInt$/^builtin$/", Unit: "cpu", Allocs: "0",
+		Label: "hit, in order, random int64 keys: hashtable (SipHash-2-4) vs builtin map"},
 	{Name: "GetChained", Pkg: "./hashtable", Ours: "^GetChained$/^hashtable$/", Base: "^GetChained$/^builtin$/", Unit: "cpu",
 		Label: "dependent hits, one lookup's latency: hashtable vs builtin map"},
 	{Name: "Put", Pkg: "./hashtable", Ours: "^Put$/^hashtable$/n=(100000|1000000)$/", Base: "^Put$/^builtin$/n=(100000|1000000)$/", Unit: "cpu", Target: "<=1.5", BenchTime: "2x",
