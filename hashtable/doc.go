@@ -27,20 +27,20 @@
 // with it, the next lookup's memory access fell outside that window, and
 // lookups in maps of a hundred thousand or a million entries, key after
 // key, cost 2 to 2.5 times the builtin map's. So on amd64 processors with
-// AVX-512VL, a Map larger than a core's cache (32 tables, some 20,000
-// entries) and every Sync hash string keys in two vector registers (the
-// state (v0, v2) in one and (v1, v3) in the other, eight vector
-// instructions a round, see sipvec_amd64.s), which leaves the integer
-// registers to the lookups; and Get's hash call also finds the key's home
-// group and prefetches the group's slots, so that a hit's slot is on its
-// way while the control word is read (the builtin map waits for the
-// control word first). Smaller maps keep the scalar code: with no memory
-// waits to overlap, its earlier result is worth more (about 20 ns against
-// 38 for one hash waiting for the previous one's result). Elsewhere, and
-// when built with -tags purego, the scalar code runs everywhere, written
-// out inline in Get. Both are tested against github.com/dchest/siphash.
-// The README has the current figures, their spread, and the targets not
-// yet met.
+// AVX-512 (F, BW and VL), a Map larger than a core's cache (32 tables, some
+// 20,000 entries) hashes string and 64-bit integer keys, and every Sync
+// hashes string keys, in two vector registers (the state (v0, v2) in one
+// and (v1, v3) in the other, eight vector instructions a round, see
+// sipvec_amd64.s), which leaves the integer registers to the lookups; and
+// Get's hash call also finds the key's home group and prefetches the
+// group's slots, so that a hit's slot is on its way while the control word
+// is read (the builtin map waits for the control word first). Smaller maps
+// keep the scalar code: with no memory waits to overlap, its earlier
+// result is worth more (about 20 ns against 38 for one hash waiting for
+// the previous one's result). Elsewhere, and when built with -tags purego,
+// the scalar code runs everywhere, written out inline in Get. Both are
+// tested against github.com/dchest/siphash. The README has the current
+// figures, their spread, and the targets not yet met.
 //
 //	m := hashtable.New[string, int]()
 //	m.Put("alpha", 1)

@@ -419,8 +419,8 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	return m.getSlow(h, key)
 }
 
-// vecMinDepth is the directory depth from which a Map hashes string keys
-// with the vector SipHash (where useSipVec allows it): 32 tables, some
+// vecMinDepth is the directory depth from which a Map hashes string and
+// 64-bit integer keys with the vector SipHash (where useSipVec allows it): 32 tables, some
 // 20,000 entries or more, a map larger than a core's private cache. The
 // vector code lets the processor overlap the memory waits of lookups in
 // such a map; in a map that fits the cache there are no waits to overlap,
@@ -429,7 +429,7 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 // Tests lower it.
 var vecMinDepth uint8 = 5
 
-// vec reports whether m hashes string keys with the vector SipHash.
+// vec reports whether m hashes its keys with the vector SipHash.
 func (m *Map[K, V]) vec() bool { return useSipVec && m.depth >= vecMinDepth }
 
 // sameKey reports whether *a == *b, quickly: for string keys it compares
