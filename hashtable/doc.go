@@ -27,7 +27,7 @@
 // with it, the next lookup's memory access fell outside that window, and
 // lookups in maps of a hundred thousand or a million entries, key after
 // key, cost 2 to 2.5 times the builtin map's. So on amd64 processors with
-// AVX-512 (F, BW and VL), a Map larger than a core's cache (32 tables, some
+// AVX-512 (F and VL), a Map larger than a core's cache (32 tables, some
 // 20,000 entries) hashes string and 64-bit integer keys, and every Sync
 // hashes string keys, in two vector registers (the state (v0, v2) in one
 // and (v1, v3) in the other, eight vector instructions a round, see
