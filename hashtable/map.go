@@ -226,16 +226,27 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	}
 	// hashKey, inline: the common paths call SipHash directly.
 	var h uint64
-	var g *group[K, V] // the home group, when the hash found it
 	sd := m.sd()
 	// An if chain, not a switch: the common paths are tested first.
 	if p := m.path; p == pathString24 && m.vec() {
 		// The hash, the home group's address and a prefetch of its
-		// slots, in one call.
+		// slots, in one call; then the common cases, as below.
 		s := *(*string)(unsafe.Pointer(&key))
-		var gp unsafe.Pointer
-		h, gp = sipVecProbe24(unsafe.Pointer(m), unsafe.StringData(s), len(s), unsafe.Sizeof(group[K, V]{}))
-		g = (*group[K, V])(gp)
+		h, gp := sipVecProbe24(unsafe.Pointer(m), unsafe.StringData(s), len(s), unsafe.Sizeof(group[K, V]{}))
+		if gp != nil {
+			g := (*group[K, V])(gp)
+			c := g.ctrl
+			if b := matchTag(c, h&0x7f); b != 0 {
+				sl := &g.slots[b.first()&(groupSlots-1)]
+				if *(*[2]uintptr)(unsafe.Pointer(&sl.key)) == *(*[2]uintptr)(unsafe.Pointer(&key)) {
+					return sl.val, true
+				}
+			} else if matchEmpty(c) != 0 {
+				var zero V
+				return zero, false
+			}
+		}
+		return m.getSlow(h, key)
 	} else if p == pathString24 {
 		// sip24, written out here: a lookup in a large map waits for
 		// memory, and the processor can start the next lookups' hashes
@@ -386,10 +397,22 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 		}
 	} else if p == pathUint24 && m.vec() {
 		// HashUint64 is SipHash-2-4 of the key's 8 little-endian bytes,
-		// which is how the key sits in memory.
-		var gp unsafe.Pointer
-		h, gp = sipVecProbe24(unsafe.Pointer(m), (*byte)(unsafe.Pointer(&key)), 8, unsafe.Sizeof(group[K, V]{}))
-		g = (*group[K, V])(gp)
+		// which is how the key sits in memory. As for string keys.
+		h, gp := sipVecProbe24(unsafe.Pointer(m), (*byte)(unsafe.Pointer(&key)), 8, unsafe.Sizeof(group[K, V]{}))
+		if gp != nil {
+			g := (*group[K, V])(gp)
+			c := g.ctrl
+			if b := matchTag(c, h&0x7f); b != 0 {
+				sl := &g.slots[b.first()&(groupSlots-1)]
+				if *(*uint64)(unsafe.Pointer(&sl.key)) == *(*uint64)(unsafe.Pointer(&key)) {
+					return sl.val, true
+				}
+			} else if matchEmpty(c) != 0 {
+				var zero V
+				return zero, false
+			}
+		}
+		return m.getSlow(h, key)
 	} else if p == pathUint24 {
 		h = HashUint64(sd.k0, sd.k1, *(*uint64)(unsafe.Pointer(&key)))
 	} else {
@@ -400,10 +423,8 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	// string key by its length and data pointer), and a miss that ends in
 	// the home group. Everything else, including a string key equal in
 	// bytes but not in address, goes to getSlow.
-	if g == nil {
-		t := m.hotAt(h)
-		g = t.group((h >> 7) & t.mask)
-	}
+	t := m.hotAt(h)
+	g := t.group((h >> 7) & t.mask)
 	c := g.ctrl
 	b := matchTag(c, h&0x7f)
 	if b != 0 {
