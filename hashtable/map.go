@@ -388,13 +388,27 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 		h = v0 ^ v1 ^ v2 ^ v3
 	} else if p == pathFunc {
 		h = m.hash(sd.k0, sd.k1, key)
+	} else if p == pathString13 && m.vec() {
+		// As for SipHash-2-4.
+		s := *(*string)(unsafe.Pointer(&key))
+		h, gp := sipVecProbe13(unsafe.Pointer(m), unsafe.StringData(s), len(s), unsafe.Sizeof(group[K, V]{}))
+		if gp != nil {
+			g := (*group[K, V])(gp)
+			c := g.ctrl
+			if b := matchTag(c, h&0x7f); b != 0 {
+				sl := &g.slots[b.first()&(groupSlots-1)]
+				if *(*[2]uintptr)(unsafe.Pointer(&sl.key)) == *(*[2]uintptr)(unsafe.Pointer(&key)) {
+					return sl.val, true
+				}
+			} else if matchEmpty(c) != 0 {
+				var zero V
+				return zero, false
+			}
+		}
+		return m.getSlow(h, key)
 	} else if p == pathString13 {
 		s := *(*string)(unsafe.Pointer(&key))
-		if m.vec() {
-			h = sipVec13(sd.k0, sd.k1, unsafe.StringData(s), len(s))
-		} else {
-			h = sip13(sd.k0, sd.k1, unsafe.StringData(s), len(s))
-		}
+		h = sip13(sd.k0, sd.k1, unsafe.StringData(s), len(s))
 	} else if p == pathUint24 && m.vec() {
 		// HashUint64 is SipHash-2-4 of the key's 8 little-endian bytes,
 		// which is how the key sits in memory. As for string keys.
@@ -423,8 +437,16 @@ func (m *Map[K, V]) Get(key K) (V, bool) {
 	// string key by its length and data pointer), and a miss that ends in
 	// the home group. Everything else, including a string key equal in
 	// bytes but not in address, goes to getSlow.
-	t := m.hotAt(h)
-	g := t.group((h >> 7) & t.mask)
+	var g *group[K, V]
+	if m.depth >= vecMinDepth {
+		// A large map: the home group, its slots prefetched (no
+		// AVX-512 needed; nil under -tags purego or off amd64).
+		g = (*group[K, V])(probe(unsafe.Pointer(m), h, unsafe.Sizeof(group[K, V]{})))
+	}
+	if g == nil {
+		t := m.hotAt(h)
+		g = t.group((h >> 7) & t.mask)
+	}
 	c := g.ctrl
 	b := matchTag(c, h&0x7f)
 	if b != 0 {

@@ -53,3 +53,15 @@ func hasAVX512VL() bool {
 //
 //go:noescape
 func sipVecProbe24(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (h uint64, gp unsafe.Pointer)
+
+// sipVecProbe13 is sipVecProbe24 with SipHash-1-3.
+//
+//go:noescape
+func sipVecProbe13(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (h uint64, gp unsafe.Pointer)
+
+// probe returns the home group of hash h in the Map at m, whose slots it
+// has asked the processor to fetch, or nil (see sipvec_amd64.s). It needs
+// no AVX-512: Get calls it for the hashes it computes in Go, in large maps.
+//
+//go:noescape
+func probe(m unsafe.Pointer, h uint64, groupSize uintptr) unsafe.Pointer

@@ -137,48 +137,57 @@ TEXT ·sipVec24(SB), NOSPLIT, $0-40
 	MOVQ AX, ret+32(FP)
 	RET
 
+// PROBE ends a probe function: with the Map in R12 and the hash in AX, it
+// stores the address of the key's home group in gp, nil when the directory
+// index is out of range (which only a racing writer causes; Get then takes
+// its ordinary path, which panics), prefetches the group's slots so that
+// they are on their way while Get reads the control word (Go has no
+// prefetch instruction of its own), and returns. Directory index: (h >>
+// 32) >> dshift, below len(hot); home group: groups + ((h >> 7) & mask) *
+// gsize. It reads the Map's fields hot (a slice at offset 0) and dshift
+// (offset 24); TestSipVecProbeLayout checks those offsets.
+#define PROBE(gsize, gp) \
+	MOVQ AX, R8; \
+	SHRQ $32, R8; \
+	MOVQ 24(R12), CX; \
+	SHRQ CX, R8; \
+	CMPQ R8, 8(R12); \
+	JAE outside; \
+	SHLQ $4, R8; \
+	ADDQ 0(R12), R8; \
+	MOVQ AX, R9; \
+	SHRQ $7, R9; \
+	ANDQ 8(R8), R9; \
+	IMULQ gsize, R9; \
+	ADDQ 0(R8), R9; \
+	PREFETCHT0 64(R9); \
+	PREFETCHT0 128(R9); \
+	PREFETCHT0 192(R9); \
+	MOVQ R9, gp; \
+	RET; \
+outside: \
+	MOVQ $0, gp; \
+	RET
+
+// SEEDED starts the state from the seed of the Map at R12 (offset 32),
+// whose precomputed starting state the vector code loads whole.
+#define SEEDED \
+	MOVQ 32(R12), DI; \
+	VMOVDQU 16(DI), X0; \
+	VMOVDQU 32(DI), X1
+
 // func sipVecProbe24(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (h uint64, gp unsafe.Pointer)
 //
-// sipVecProbe24 is sipVec24 for a Map, which m points to, and then the
-// start of its probe: the address of the key's home group, and a
-// prefetch of that group's slots, so that their cache lines are on their
-// way while Get reads the control word (Go has no prefetch instruction of
-// its own). It reads the Map's fields hot (a slice at offset 0), dshift
-// (offset 24) and seed (offset 32); TestSipVecProbeLayout checks those
-// offsets. gp is nil when the directory index is out of range, which only a
-// racing writer causes; Get then takes its ordinary path, which panics.
+// sipVecProbe24 is sipVec24 for the Map at m, under its seed, and then
+// PROBE.
 TEXT ·sipVecProbe24(SB), NOSPLIT, $0-48
 	MOVQ m+0(FP), R12
-	MOVQ 32(R12), DI
-	VMOVDQU 16(DI), X0
-	VMOVDQU 32(DI), X1
+	SEEDED
 	MOVQ p+8(FP), SI
 	MOVQ n+16(FP), DX
 	SIPHASH
 	MOVQ AX, h+32(FP)
-	// Directory index: (h >> 32) >> dshift, below len(hot).
-	MOVQ AX, R8
-	SHRQ $32, R8
-	MOVQ 24(R12), CX
-	SHRQ CX, R8
-	CMPQ R8, 8(R12)
-	JAE outside
-	SHLQ $4, R8
-	ADDQ 0(R12), R8
-	// Home group: groups + ((h >> 7) & mask) * groupSize.
-	MOVQ AX, R9
-	SHRQ $7, R9
-	ANDQ 8(R8), R9
-	IMULQ groupSize+24(FP), R9
-	ADDQ 0(R8), R9
-	PREFETCHT0 64(R9)
-	PREFETCHT0 128(R9)
-	PREFETCHT0 192(R9)
-	MOVQ R9, gp+40(FP)
-	RET
-outside:
-	MOVQ $0, gp+40(FP)
-	RET
+	PROBE(groupSize+24(FP), gp+40(FP))
 #undef CROUNDS
 #undef DROUNDS
 
@@ -192,8 +201,29 @@ TEXT ·sipVec13(SB), NOSPLIT, $0-40
 	SIPHASH
 	MOVQ AX, ret+32(FP)
 	RET
+
+// func sipVecProbe13(m unsafe.Pointer, p *byte, n int, groupSize uintptr) (h uint64, gp unsafe.Pointer)
+//
+// sipVecProbe13 is sipVecProbe24 with SipHash-1-3.
+TEXT ·sipVecProbe13(SB), NOSPLIT, $0-48
+	MOVQ m+0(FP), R12
+	SEEDED
+	MOVQ p+8(FP), SI
+	MOVQ n+16(FP), DX
+	SIPHASH
+	MOVQ AX, h+32(FP)
+	PROBE(groupSize+24(FP), gp+40(FP))
 #undef CROUNDS
 #undef DROUNDS
+
+// func probe(m unsafe.Pointer, h uint64, groupSize uintptr) unsafe.Pointer
+//
+// probe is PROBE for a hash computed in Go.
+TEXT ·probe(SB), NOSPLIT, $0-32
+	MOVQ m+0(FP), R12
+	MOVQ h+8(FP), AX
+	PROBE(groupSize+16(FP), ret+24(FP))
+
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX
