@@ -31,10 +31,11 @@
 // 20,000 entries) hashes string and 64-bit integer keys, and every Sync
 // hashes string keys, in two vector registers (the state (v0, v2) in one
 // and (v1, v3) in the other, eight vector instructions a round, see
-// sipvec_amd64.s), which leaves the integer registers to the lookups; and
-// Get's hash call also finds the key's home group and prefetches the
-// group's slots, so that a hit's slot is on its way while the control word
-// is read (the builtin map waits for the control word first). Smaller maps
+// sipvec_amd64.s), which leaves the integer registers to the lookups. And
+// in such a map Get, once it has the hash (any hash, on any amd64
+// processor), prefetches the slots of the key's home group, so that a
+// hit's slot is on its way while the control word is read (the builtin map
+// waits for the control word first). Smaller maps
 // keep the scalar code: with no memory waits to overlap, its earlier
 // result is worth more (about 20 ns against 38 for one hash waiting for
 // the previous one's result). Elsewhere, and when built with -tags purego,
