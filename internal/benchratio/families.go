@@ -93,6 +93,8 @@ var families = []family{
 		Label: "90% reads, all cores, wall time per operation: hashtable.Sync vs `sync.RWMutex` + map"},
 	{Name: "Sync", Pkg: "./hashtable", Ours: "^Sync$/^hashtable13$", Base: "^Sync$/^rwmutex$", Unit: "cpu",
 		Label: "90% reads, all cores: hashtable.Sync with WithSipHash13 vs `sync.RWMutex` + map"},
+	{Name: "Sync", Pkg: "./hashtable", Ours: "^Sync$/^hashtable$", Base: "^Sync$/^rwmutex$", Unit: "cpu", CPU: "1",
+		Label: "90% reads, one core (GOMAXPROCS=1): hashtable.Sync vs `sync.RWMutex` + map"},
 	{Name: "SyncReads", Pkg: "./hashtable", Ours: "^SyncReads$/^hashtable$", Base: "^SyncReads$/^rwmutex$", Unit: "cpu",
 		Label: "reads only, all cores: hashtable.Sync vs `sync.RWMutex` + map"},
 	{Name: "Flood", Pkg: "./hashtable", Ours: "^Flood$/^hashtable$/n=16384/adversarial$", Base: "^Flood$/^hashtable$/n=16384/random$", Unit: "cpu", Target: "<=1.2", BenchTime: "5x",

@@ -64,6 +64,7 @@ type family struct {
 	Allocs    string // most allocs/op ours may make, or ""
 	BenchTime string // overrides -benchtime
 	Rounds    int    // if set, at most this many rounds (a metric the load does not move)
+	CPU       string // if set, -test.cpu for both sides (GOMAXPROCS), else the machine's
 	Label     string // what is compared, for the table
 }
 
@@ -168,11 +169,11 @@ func run(stdout, stderr io.Writer, o options) error {
 			// gets the warmer (or the more disturbed) slot.
 			var p runPair
 			if round%2 == 0 {
-				p.ours = r.run(f.Pkg, f.Ours, bt, round)
-				p.base = r.run(f.Pkg, f.Base, bt, round)
+				p.ours = r.run(f.Pkg, f.Ours, bt, f.CPU, round)
+				p.base = r.run(f.Pkg, f.Base, bt, f.CPU, round)
 			} else {
-				p.base = r.run(f.Pkg, f.Base, bt, round)
-				p.ours = r.run(f.Pkg, f.Ours, bt, round)
+				p.base = r.run(f.Pkg, f.Base, bt, f.CPU, round)
+				p.ours = r.run(f.Pkg, f.Ours, bt, f.CPU, round)
 			}
 			res[i] = append(res[i], p)
 		}
@@ -240,8 +241,8 @@ type binary struct {
 }
 
 type runKey struct {
-	pkg, pattern, benchtime string
-	round                   int
+	pkg, pattern, benchtime, cpu string
+	round                        int
 }
 
 // runResult is what one run of a test binary printed.
@@ -293,10 +294,11 @@ func isModule(dir string) bool {
 	return err == nil
 }
 
-// run runs the benchmarks of pkg matching pattern once. A run with the same
-// arguments in the same round (two rows sharing a side) is done once.
-func (r *runner) run(pkg, pattern, benchtime string, round int) runResult {
-	k := runKey{pkg, pattern, benchtime, round}
+// run runs the benchmarks of pkg matching pattern once, with -test.cpu set
+// to cpu unless it is empty. A run with the same arguments in the same
+// round (two rows sharing a side) is done once.
+func (r *runner) run(pkg, pattern, benchtime, cpu string, round int) runResult {
+	k := runKey{pkg, pattern, benchtime, cpu, round}
 	if res, ok := r.memo[k]; ok {
 		return res
 	}
@@ -306,8 +308,12 @@ func (r *runner) run(pkg, pattern, benchtime string, round int) runResult {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, b.path, "-test.run", "^$", "-test.bench", testPattern(pattern),
-		"-test.benchtime", benchtime, "-test.count", "1", "-test.benchmem")
+	args := []string{"-test.run", "^$", "-test.bench", testPattern(pattern),
+		"-test.benchtime", benchtime, "-test.count", "1", "-test.benchmem"}
+	if cpu != "" {
+		args = append(args, "-test.cpu", cpu)
+	}
+	cmd := exec.CommandContext(ctx, b.path, args...)
 	cmd.Dir = filepath.Join(r.root, pkg) // as go test does: testdata is relative to it
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
