@@ -238,11 +238,12 @@
 // cores at once: about as many operations per second (0.8 to 1.2 times
 // the locked map's wall time per operation, run to run), each at about
 // twice the CPU, because every update of a present key moves that entry's
-// cache line to the writing core and back to the next reader (some 300 ns
-// per update, measured; padding entries to a cache line each, or a plain
-// store for the value, changed nothing). On one core Sync costs about 1.6
-// times the locked map per operation: SipHash-2-4, and the pointer to the
-// entry that lets readers go without a lock. Read-only, on two cores,
+// cache line to the writing core and back to the next reader (on the
+// two-core machine of the README's figures a line takes about 240 ns to
+// cross; padding entries to a cache line each, or a plain store for the
+// value, changed nothing). On one core Sync costs about 1.7 times the
+// locked map per operation: SipHash-2-4, and the pointer to the entry that
+// lets readers go without a lock. Read-only, on two cores,
 // Sync costs less than half the locked map's CPU per operation (the
 // readers' shared lock word bounces between the cores); the README has
 // the figures.

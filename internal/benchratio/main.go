@@ -479,6 +479,15 @@ type row struct {
 	missing            string // why there is no ratio
 }
 
+// cpuSuffix is what a row's name carries when its family sets -test.cpu,
+// so that it reads apart from the same benchmark on all cores.
+func cpuSuffix(f family) string {
+	if f.CPU == "" {
+		return ""
+	}
+	return " -cpu " + f.CPU
+}
+
 func summarize(f family, rounds []runPair) []row {
 	op, oursRE := parsePattern(f.Ours)
 	bp, baseRE := parsePattern(f.Base)
@@ -536,7 +545,7 @@ func summarize(f family, rounds []runPair) []row {
 		if len(errs) > 0 {
 			why = errs[0] + " (" + why + ")"
 		}
-		return row{family: f.Name, key: f.Name, label: f.Label, target: f.Target, missing: why, verdict: "missing"}
+		return row{family: f.Name, key: f.Name + cpuSuffix(f), label: f.Label, target: f.Target, missing: why, verdict: "missing"}
 	}
 	switch {
 	case len(ambiguous) > 0:
@@ -550,7 +559,7 @@ func summarize(f family, rounds []runPair) []row {
 	}
 	var rows []row
 	for _, k := range keys {
-		r := row{family: f.Name, key: k, impls: impls[k], label: f.Label, target: f.Target, allocs: -1}
+		r := row{family: f.Name, key: k + cpuSuffix(f), impls: impls[k], label: f.Label, target: f.Target, allocs: -1}
 		var ratios, ours, base []float64
 		for _, s := range byKey[k] {
 			if s.ours == nil || s.base == nil {

@@ -99,6 +99,14 @@ func TestSummarize(t *testing.T) {
 	if len(rows) != 1 || rows[0].unit != "ns/op" || !near(rows[0].ratio, 2) {
 		t.Fatalf("ns/op fallback: %+v", rows)
 	}
+
+	// A family run on one core: go test names its benchmarks without the
+	// -N suffix, and the row says which -cpu it ran with.
+	f.CPU = "1"
+	rows = summarize(f, rounds([]string{"BenchmarkT/bio 10 100 ns/op 30 cpu-ns/op\n"}, []string{"BenchmarkT/pipe 10 50 ns/op 20 cpu-ns/op\n"}))
+	if len(rows) != 1 || rows[0].key != "T -cpu 1" || !near(rows[0].ratio, 1.5) {
+		t.Fatalf("-cpu 1: %+v", rows)
+	}
 }
 
 // A family whose benchmarks are gone, renamed or failed is one "missing"
