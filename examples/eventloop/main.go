@@ -47,7 +47,7 @@
 // clients on loopback, in a process of their own, each holding an idle
 // TLS 1.3 connection after one echo, and measures the live heap and
 // stacks the server process holds for them after a collection: about
-// 7.2 KB per connection, 72 MB for the 10,000, where a crypto/tls server
+// 7.1 KB per connection, 71 MB for the 10,000, where a crypto/tls server
 // with a goroutine and io.Copy per connection holds about 50 KB each
 // (0.14x). The test fails above 8 KB or 0.2x.
 //
